@@ -1,0 +1,33 @@
+"""The op registry: every op declared once, as a frozen dataclass.
+
+``OP_REGISTRY`` maps op names to classes; ``get_op(name)`` looks one up with a
+clear error. Categories are named sets that passes read.
+"""
+from netjit.errors import NotFoundError
+
+from .base import (OP_REGISTRY, ConstValue, InferError, Op, OpKind, Sample,
+                   format_attr, register_op)
+from .types import (DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, TensorType,
+                    as_dtype, broadcast_shapes, dtype_name, promote)
+from . import elementwise, reduction, contraction, shape, source, state, host, fused  # noqa: F401  (registers)
+from .elementwise import *  # noqa: F401,F403
+from .reduction import ReduceSum, ReduceMean, ReduceMax, ReduceMin, Softmax, Reduce  # noqa: F401
+from .contraction import MatMul, FC  # noqa: F401
+from .shape import Reshape, Transpose, Concat, Split, Slice  # noqa: F401
+from .source import Placeholder, Const  # noqa: F401
+from .state import Variable, Assign, AssignAdd, StatefulOp, StateStore  # noqa: F401
+from .host import Print  # noqa: F401
+from .fused import FusedElementwise  # noqa: F401
+
+
+def get_op(name: str) -> type[Op]:
+    """The op class registered as ``name``."""
+    try:
+        return OP_REGISTRY[name]
+    except KeyError:
+        raise NotFoundError(f"unknown op {name!r}") from None
+
+
+def ops_of_kind(kind: OpKind) -> frozenset[str]:
+    """Names of the registered ops of one kind."""
+    return frozenset(n for n, c in OP_REGISTRY.items() if c.kind is kind)

@@ -1,0 +1,206 @@
+"""The op base class, op kinds and the registry every op is declared in.
+
+An op is a frozen dataclass: its fields are its attributes, so equality,
+hashing, printing and CSE keys come from the declaration. Class data states
+what kind of op it is and the algebraic facts rewrites may rely on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Optional, Sequence
+
+import numpy as np
+
+from netjit.errors import InvalidArgumentError
+
+from .types import TensorType, as_dtype
+
+
+class OpKind(enum.Enum):
+    """What an op does, as far as passes and backends care."""
+
+    SOURCE = "source"              # no data inputs: Placeholder, Const, Variable
+    ELEMENTWISE = "elementwise"    # out[i] = f(in[i]...) under broadcasting
+    REDUCTION = "reduction"        # reduces some axes
+    NORMALIZATION = "normalization"  # reduction fed back elementwise (Softmax)
+    CONTRACTION = "contraction"    # MatMul, FC
+    SHAPE = "shape"                # moves data, computes nothing
+    STATEFUL = "stateful"          # reads/writes session state
+    HOST = "host"                  # runs in Python on the host (Print, Python)
+    FUSED = "fused"                # several ops as one loop nest
+    COMMUNICATION = "communication"  # Send / Recv between partitions
+
+
+class InferError(Exception):
+    """Raised by ``Op.infer``; the caller adds which net, op and blobs."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Inputs an op's tests run with, and an independent NumPy expectation."""
+
+    op: "Op"
+    inputs: tuple
+    expect: Callable[..., Any]
+
+
+#: name -> op class. Filled by ``register_op``; read-only for everyone else.
+OP_REGISTRY: dict[str, type["Op"]] = {}
+
+
+def register_op(cls: type["Op"]) -> type["Op"]:
+    """Class decorator: make ``cls`` a frozen dataclass and register it by name."""
+    cls = dataclass(frozen=True)(cls)
+    name = cls.__name__
+    if name in OP_REGISTRY:
+        raise InvalidArgumentError(f"op {name!r} is registered twice")
+    OP_REGISTRY[name] = cls
+    return cls
+
+
+class Op:
+    """Base of every op. Subclasses are declared with ``@register_op``."""
+
+    kind: ClassVar[OpKind]
+    #: Number of data inputs; None means variadic (at least ``min_inputs``).
+    arity: ClassVar[Optional[int]] = 1
+    min_inputs: ClassVar[int] = 1
+    #: Has effects beyond its outputs: never removed, merged or reordered freely.
+    stateful: ClassVar[bool] = False
+    #: Binary op with op(a, b) == op(b, a).
+    commutative: ClassVar[bool] = False
+    #: Right identity: op(x, identity) == x (e.g. Add 0, Mul 1).
+    identity: ClassVar[Optional[float]] = None
+    #: Runs in Python on the host, never inside generated code.
+    host: ClassVar[bool] = False
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def num_outputs(self) -> int:
+        return 1
+
+    def attrs(self) -> dict[str, Any]:
+        """The op's attributes, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def non_default_attrs(self) -> dict[str, Any]:
+        """Attributes whose value differs from the declared default."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.default is dataclasses.MISSING or not _same(value, f.default):
+                out[f.name] = value
+        return out
+
+    def check_arity(self, n: int) -> None:
+        """Raise InferError unless ``n`` inputs fit this op."""
+        if self.arity is None:
+            if n < self.min_inputs:
+                raise InferError(f"expects at least {self.min_inputs} inputs, got {n}")
+        elif n != self.arity:
+            raise InferError(f"expects {self.arity} inputs, got {n}")
+
+    def infer(self, *inputs: TensorType) -> tuple[TensorType, ...]:
+        """Output types from input types (NumPy broadcasting and promotion)."""
+        raise NotImplementedError
+
+    def reference(self, *inputs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The op's meaning in NumPy: the oracle of every test."""
+        raise NotImplementedError
+
+    @classmethod
+    def samples(cls) -> list[Sample]:
+        """Sample inputs with independent NumPy expectations, for registry tests."""
+        return []
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={format_attr(v)}" for k, v in self.non_default_attrs().items())
+        return f"{self.name}({args})"
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # arrays and friends: never "default"
+        return False
+
+
+class ConstValue:
+    """An immutable array held in an op attribute, hashable by content."""
+
+    __slots__ = ("array", "_digest")
+
+    def __init__(self, value, dtype=None):
+        if dtype is not None:
+            arr = np.array(value, dtype=as_dtype(dtype))
+        else:
+            arr = np.array(value)
+            if arr.dtype.kind in "USO":
+                arr = arr.astype(object)
+        arr.setflags(write=False)
+        self.array = arr
+        if arr.dtype == object:
+            payload = repr(arr.tolist()).encode()
+        else:
+            payload = np.ascontiguousarray(arr).tobytes()
+        h = hashlib.sha1(payload)
+        h.update(f"{arr.dtype.str}{arr.shape}".encode())
+        self._digest = h.hexdigest()
+
+    @property
+    def digest(self) -> str:
+        return self._digest
+
+    @property
+    def type(self) -> TensorType:
+        return TensorType.of(self.array)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ConstValue) and other._digest == self._digest
+
+    def __hash__(self) -> int:
+        return hash(self._digest)
+
+    def __repr__(self) -> str:
+        return format_attr(self)
+
+
+def format_attr(value) -> str:
+    """An attribute as it appears in IR text (large constants abbreviated)."""
+    if isinstance(value, ConstValue):
+        arr = value.array
+        if arr.size <= 8:
+            body = repr(arr.tolist())
+        else:
+            body = f"#{value.digest[:12]}"
+        return f"{TensorType.of(arr)}{body}"
+    if isinstance(value, np.dtype):
+        from .types import dtype_name
+        return dtype_name(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(format_attr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, Op):
+        return repr(value)
+    return repr(value)
+
+
+def normalize_axes(axes: Optional[Sequence[int]], rank: int) -> tuple[int, ...]:
+    """Axes as sorted non-negative ints; None means all axes."""
+    if axes is None:
+        return tuple(range(rank))
+    out = []
+    for a in axes:
+        if not -rank <= a < rank:
+            raise InferError(f"axis {a} is out of range for rank {rank}")
+        out.append(a % rank)
+    if len(set(out)) != len(out):
+        raise InferError(f"repeated axis in {tuple(axes)}")
+    return tuple(sorted(out))

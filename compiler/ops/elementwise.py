@@ -1,0 +1,401 @@
+"""Elementwise ops: out[i] = f(inputs[i]...) under NumPy broadcasting.
+
+Each op gives ``numpy_fn`` (its reference) and ``scalar``, a Python expression
+template over ``{0}``, ``{1}``... that fused loops reuse; the template may call
+``math`` functions and the helpers in ``SCALAR_HELPERS``.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from .base import InferError, Op, OpKind, Sample, register_op
+from .types import (DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, TensorType, as_dtype,
+                    broadcast_shapes, promote)
+
+_F32, _F64, _I32, _I64, _BOOL = (DTYPES[k] for k in ("f32", "f64", "i32", "i64", "bool"))
+_rng = np.random.default_rng(1234)
+
+
+def _rand(shape, dtype=np.float32, low=-2.0, high=2.0):
+    if np.dtype(dtype).kind == "f":
+        return _rng.uniform(low, high, shape).astype(dtype)
+    if np.dtype(dtype).kind == "b":
+        return _rng.integers(0, 2, shape).astype(bool)
+    return _rng.integers(int(np.floor(low)), int(np.ceil(high)) + 1, shape).astype(dtype)
+
+
+class Elementwise(Op):
+    """Shared inference: broadcast the shapes, promote the dtypes."""
+
+    kind: ClassVar[OpKind] = OpKind.ELEMENTWISE
+    numpy_fn: ClassVar = None
+    scalar: ClassVar[str] = ""
+    #: Allowed input dtypes.
+    accepts: ClassVar[frozenset] = NUMERIC_DTYPES
+
+    def out_dtype(self, *dtypes):
+        return promote(*dtypes)
+
+    def infer(self, *inputs: TensorType) -> tuple[TensorType, ...]:
+        self.check_arity(len(inputs))
+        for t in inputs:
+            if t.dtype not in self.accepts:
+                raise InferError(f"does not accept dtype {t.dtype}")
+        try:
+            shape = broadcast_shapes(*(t.shape for t in inputs))
+        except ValueError as exc:
+            raise InferError(str(exc)) from None
+        return (TensorType(self.out_dtype(*(t.dtype for t in inputs)), shape),)
+
+    def reference(self, *inputs):
+        out = type(self).numpy_fn(*inputs)
+        t = self.infer(*(TensorType.of(x) for x in inputs))[0]
+        return (np.asarray(out).astype(t.dtype, copy=False),)
+
+    def scalar_expr(self, *args: str) -> str:
+        """The scalar form applied to argument expressions."""
+        return self.scalar.format(*args)
+
+
+class Unary(Elementwise):
+    arity: ClassVar[int] = 1
+
+
+class UnaryKeep(Unary):
+    """Unary op whose output dtype is its input dtype."""
+
+    def out_dtype(self, dtype):
+        return dtype
+
+
+class UnaryFloat(Unary):
+    """Transcendental op: float stays float, ints compute in f64 (as NumPy)."""
+
+    def out_dtype(self, dtype):
+        return dtype if dtype in FLOAT_DTYPES else _F64
+
+
+class Binary(Elementwise):
+    arity: ClassVar[int] = 2
+
+
+class Compare(Binary):
+    accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL}
+
+    def out_dtype(self, *dtypes):
+        return _BOOL
+
+
+def _unary_samples(cls, fn, low=-2.0, high=2.0, ints=True):
+    out = [Sample(cls(), (_rand((3, 4), np.float32, low, high),), fn),
+           Sample(cls(), (_rand((5,), np.float64, low, high),), fn)]
+    if ints:
+        out.append(Sample(cls(), (_rand((2, 3), np.int64, max(low, 1), high),), fn))
+    return out
+
+
+def _binary_samples(cls, fn, ints=True, low=-2.0, high=2.0):
+    out = [Sample(cls(), (_rand((3, 4), np.float32, low, high), _rand((3, 4), np.float32, low, high)), fn),
+           Sample(cls(), (_rand((2, 1, 4), np.float32, low, high), _rand((3, 1), np.float32, low, high)), fn),
+           Sample(cls(), (_rand((4,), np.float32, low, high), _rand((4,), np.float64, low, high)), fn)]
+    if ints:
+        out.append(Sample(cls(), (_rand((3,), np.int32, low, high), _rand((2, 3), np.int64, low, high)), fn))
+        out.append(Sample(cls(), (_rand((3,), np.int32, low, high), _rand((3,), np.float32, low, high)), fn))
+    return out
+
+
+@register_op
+class Copy(UnaryKeep):
+    """Identity; also copies host values (strings)."""
+
+    scalar: ClassVar[str] = "{0}"
+    numpy_fn: ClassVar = staticmethod(np.copy)
+    accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL, DTYPES["str"]}
+
+    def reference(self, x):
+        return (np.array(x, copy=True),)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: x.copy()) + [
+            Sample(cls(), (np.array([True, False]),), lambda x: x.copy()),
+            Sample(cls(), (np.array("hello", dtype=object),), lambda x: x.copy())]
+
+
+@register_op
+class Neg(UnaryKeep):
+    scalar: ClassVar[str] = "(-{0})"
+    numpy_fn: ClassVar = staticmethod(np.negative)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: 0 - x)
+
+
+@register_op
+class Abs(UnaryKeep):
+    scalar: ClassVar[str] = "abs({0})"
+    numpy_fn: ClassVar = staticmethod(np.abs)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: np.where(x < 0, -x, x))
+
+
+@register_op
+class Relu(UnaryKeep):
+    scalar: ClassVar[str] = "max({0}, 0)"
+    numpy_fn: ClassVar = staticmethod(lambda x: np.maximum(x, 0))
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: np.where(x > 0, x, 0).astype(x.dtype))
+
+
+@register_op
+class Exp(UnaryFloat):
+    scalar: ClassVar[str] = "math.exp({0})"
+    numpy_fn: ClassVar = staticmethod(np.exp)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: np.e ** x)
+
+
+@register_op
+class Log(UnaryFloat):
+    scalar: ClassVar[str] = "math.log({0})"
+    numpy_fn: ClassVar = staticmethod(np.log)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: np.log2(x) / np.log2(np.e), low=0.1, high=5.0)
+
+
+@register_op
+class Sqrt(UnaryFloat):
+    scalar: ClassVar[str] = "math.sqrt({0})"
+    numpy_fn: ClassVar = staticmethod(np.sqrt)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: x ** 0.5, low=0.0, high=9.0)
+
+
+@register_op
+class Tanh(UnaryFloat):
+    scalar: ClassVar[str] = "math.tanh({0})"
+    numpy_fn: ClassVar = staticmethod(np.tanh)
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: (np.exp(2.0 * x) - 1) / (np.exp(2.0 * x) + 1))
+
+
+@register_op
+class Sigmoid(UnaryFloat):
+    scalar: ClassVar[str] = "(1.0 / (1.0 + math.exp(-{0})))"
+    numpy_fn: ClassVar = staticmethod(lambda x: 1.0 / (1.0 + np.exp(-x)))
+
+    @classmethod
+    def samples(cls):
+        return _unary_samples(cls, lambda x: 0.5 * (1 + np.tanh(0.5 * np.asarray(x, np.float64))))
+
+
+@register_op
+class Add(Binary):
+    commutative: ClassVar[bool] = True
+    identity: ClassVar[float] = 0
+    scalar: ClassVar[str] = "({0} + {1})"
+    numpy_fn: ClassVar = staticmethod(np.add)
+
+    @classmethod
+    def samples(cls):
+        return _binary_samples(cls, lambda a, b: a + b)
+
+
+@register_op
+class Sub(Binary):
+    identity: ClassVar[float] = 0
+    scalar: ClassVar[str] = "({0} - {1})"
+    numpy_fn: ClassVar = staticmethod(np.subtract)
+
+    @classmethod
+    def samples(cls):
+        return _binary_samples(cls, lambda a, b: a + (-b))
+
+
+@register_op
+class Mul(Binary):
+    commutative: ClassVar[bool] = True
+    identity: ClassVar[float] = 1
+    scalar: ClassVar[str] = "({0} * {1})"
+    numpy_fn: ClassVar = staticmethod(np.multiply)
+
+    @classmethod
+    def samples(cls):
+        return _binary_samples(cls, lambda a, b: a * b)
+
+
+@register_op
+class Div(Binary):
+    """True division, as NumPy: integer inputs give float64."""
+
+    identity: ClassVar[float] = 1
+    scalar: ClassVar[str] = "({0} / {1})"
+    numpy_fn: ClassVar = staticmethod(np.true_divide)
+
+    def out_dtype(self, *dtypes):
+        dt = promote(*dtypes)
+        return dt if dt in FLOAT_DTYPES else _F64
+
+    @classmethod
+    def samples(cls):
+        return _binary_samples(cls, lambda a, b: a * (1.0 / np.asarray(b, np.float64)),
+                               ints=False, low=0.5, high=3.0)
+
+
+@register_op
+class Pow(Binary):
+    identity: ClassVar[float] = 1
+    scalar: ClassVar[str] = "({0} ** {1})"
+    numpy_fn: ClassVar = staticmethod(np.power)
+
+    @classmethod
+    def samples(cls):
+        return _binary_samples(cls, lambda a, b: np.exp(np.log(np.asarray(a, np.float64)) * b),
+                               ints=False, low=0.5, high=2.0)
+
+
+class _Extremum(Elementwise):
+    """Caffe2's Max/Min: elementwise over one or more inputs."""
+
+    arity: ClassVar = None
+    commutative: ClassVar[bool] = True
+
+    def scalar_expr(self, *args: str) -> str:
+        expr = args[0]
+        for a in args[1:]:
+            expr = self.scalar.format(expr, a)
+        return expr
+
+    def reference(self, *inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = type(self).numpy_fn(out, x)
+        t = self.infer(*(TensorType.of(x) for x in inputs))[0]
+        return (np.asarray(out).astype(t.dtype, copy=False),)
+
+
+@register_op
+class Max(_Extremum):
+    scalar: ClassVar[str] = "max({0}, {1})"
+    numpy_fn: ClassVar = staticmethod(np.maximum)
+
+    @classmethod
+    def samples(cls):
+        a, b, c = (_rand((3, 4)) for _ in range(3))
+        return _binary_samples(cls, lambda a, b: np.where(a > b, a, b)) + [
+            Sample(cls(), (a, b, c), lambda a, b, c: np.sort(np.stack([a, b, c]), axis=0)[-1])]
+
+
+@register_op
+class Min(_Extremum):
+    scalar: ClassVar[str] = "min({0}, {1})"
+    numpy_fn: ClassVar = staticmethod(np.minimum)
+
+    @classmethod
+    def samples(cls):
+        a, b, c = (_rand((3, 4)) for _ in range(3))
+        return _binary_samples(cls, lambda a, b: np.where(a < b, a, b)) + [
+            Sample(cls(), (a, b, c), lambda a, b, c: np.sort(np.stack([a, b, c]), axis=0)[0])]
+
+
+@register_op
+class Sum(_Extremum):
+    """Caffe2's n-ary Sum."""
+
+    identity: ClassVar[float] = 0
+    scalar: ClassVar[str] = "({0} + {1})"
+    numpy_fn: ClassVar = staticmethod(np.add)
+
+    @classmethod
+    def samples(cls):
+        a, b, c = _rand((3, 4)), _rand((4,)), _rand((3, 1))
+        return [Sample(cls(), (a,), lambda a: a.copy()),
+                Sample(cls(), (a, b, c), lambda a, b, c: np.add(np.add(a, b), c))]
+
+
+def _compare(name, template, fn, expect):
+    cls = type(name, (Compare,), {
+        "scalar": template, "numpy_fn": staticmethod(fn),
+        "samples": classmethod(lambda c: _binary_samples(c, expect)),
+        "__module__": __name__, "__qualname__": name,
+        "__doc__": f"Elementwise comparison {template.format('a', 'b')}, giving bool.",
+    })
+    return register_op(cls)
+
+
+LT = _compare("LT", "({0} < {1})", np.less, lambda a, b: ~(a >= b))
+LE = _compare("LE", "({0} <= {1})", np.less_equal, lambda a, b: ~(a > b))
+GT = _compare("GT", "({0} > {1})", np.greater, lambda a, b: ~(a <= b))
+GE = _compare("GE", "({0} >= {1})", np.greater_equal, lambda a, b: ~(a < b))
+EQ = _compare("EQ", "({0} == {1})", np.equal, lambda a, b: ~(a != b))
+
+
+@register_op
+class Where(Elementwise):
+    """Where(cond, a, b): a where cond is true, else b."""
+
+    arity: ClassVar[int] = 3
+    accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL}
+    scalar: ClassVar[str] = "({1} if {0} else {2})"
+    numpy_fn: ClassVar = staticmethod(np.where)
+
+    def infer(self, *inputs):
+        self.check_arity(len(inputs))
+        if inputs[0].dtype != _BOOL:
+            raise InferError(f"condition must be bool, got {inputs[0].dtype}")
+        try:
+            shape = broadcast_shapes(*(t.shape for t in inputs))
+        except ValueError as exc:
+            raise InferError(str(exc)) from None
+        return (TensorType(promote(inputs[1].dtype, inputs[2].dtype), shape),)
+
+    @classmethod
+    def samples(cls):
+        c = _rand((3, 4), bool)
+        a, b = _rand((3, 4)), _rand((4,))
+        return [Sample(cls(), (c, a, b), lambda c, a, b: c * a + (~c) * b),
+                Sample(cls(), (c[:1], _rand((3, 4), np.int64), _rand((3, 1), np.float64)),
+                       lambda c, a, b: c * a + (~c) * b)]
+
+
+@register_op
+class Cast(Unary):
+    """Cast to ``dtype`` (NumPy ``astype`` semantics)."""
+
+    dtype: np.dtype = _F32
+    accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL}
+    scalar: ClassVar[str] = "{cast}({0})"
+
+    def __post_init__(self):
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+
+    def out_dtype(self, dtype):
+        return self.dtype
+
+    def reference(self, x):
+        return (np.asarray(x).astype(self.dtype),)
+
+    def scalar_expr(self, *args: str) -> str:
+        return f"np.{self.dtype.name}({args[0]})"
+
+    @classmethod
+    def samples(cls):
+        return [Sample(cls(_I32), (_rand((3, 4), np.float32, -9, 9),), lambda x: np.trunc(x).astype(np.int32)),
+                Sample(cls(_F64), (_rand((5,), np.int64),), lambda x: x * 1.0),
+                Sample(cls(_BOOL), (_rand((5,), np.float32),), lambda x: x != 0),
+                Sample(cls(_F32), (_rand((2, 2), bool),), lambda x: np.where(x, 1.0, 0.0).astype(np.float32))]

@@ -1,0 +1,126 @@
+"""Tensor types: a dtype and a shape whose entries may be unknown (None)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from netjit.errors import InvalidArgumentError
+
+#: The dtypes tensors may have; strings exist only as host values.
+DTYPES = {
+    "f32": np.dtype(np.float32), "f64": np.dtype(np.float64),
+    "i32": np.dtype(np.int32), "i64": np.dtype(np.int64),
+    "bool": np.dtype(np.bool_), "str": np.dtype(object),
+}
+_SHORT = {v: k for k, v in DTYPES.items()}
+FLOAT_DTYPES = frozenset({DTYPES["f32"], DTYPES["f64"]})
+INT_DTYPES = frozenset({DTYPES["i32"], DTYPES["i64"]})
+NUMERIC_DTYPES = FLOAT_DTYPES | INT_DTYPES
+
+Dim = Optional[int]
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Normalise a dtype spelling (np.float32, "float32", "f32", str) to np.dtype."""
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return DTYPES[dtype]
+    if dtype is str or (isinstance(dtype, np.dtype) and dtype.kind in "USO"):
+        return DTYPES["str"]
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise InvalidArgumentError(f"unknown dtype {dtype!r}") from exc
+    if dt.kind in "USO":
+        return DTYPES["str"]
+    if dt not in _SHORT:
+        raise InvalidArgumentError(
+            f"dtype {dt} is not supported; expected one of "
+            "float32, float64, int32, int64, bool")
+    return dt
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    """Short name used in IR text: f32, i64, bool, str."""
+    return _SHORT[np.dtype(dtype)]
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """The static type of a value: dtype plus a shape with None for unknown dims.
+
+    ``shape`` None means the rank itself is unknown.
+    """
+
+    dtype: np.dtype
+    shape: Optional[tuple[Dim, ...]]
+
+    def __post_init__(self):
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+        if self.shape is not None:
+            object.__setattr__(self, "shape", tuple(
+                None if d is None else int(d) for d in self.shape))
+
+    @classmethod
+    def of(cls, value) -> "TensorType":
+        """The exact type of a concrete value."""
+        arr = np.asarray(value)
+        return cls(as_dtype(arr.dtype), arr.shape)
+
+    @property
+    def rank(self) -> Optional[int]:
+        return None if self.shape is None else len(self.shape)
+
+    @property
+    def is_static(self) -> bool:
+        return self.shape is not None and all(d is not None for d in self.shape)
+
+    def accepts(self, value_type: "TensorType") -> bool:
+        """True if a value of ``value_type`` may flow where ``self`` is expected."""
+        if self.dtype != value_type.dtype:
+            return False
+        if self.shape is None or value_type.shape is None:
+            return True
+        if len(self.shape) != len(value_type.shape):
+            return False
+        return all(a is None or b is None or a == b
+                   for a, b in zip(self.shape, value_type.shape))
+
+    def __str__(self) -> str:
+        if self.shape is None:
+            return f"{dtype_name(self.dtype)}[*]"
+        dims = ",".join("?" if d is None else str(d) for d in self.shape)
+        return f"{dtype_name(self.dtype)}[{dims}]"
+
+
+def broadcast_shapes(*shapes: Optional[Sequence[Dim]]) -> Optional[tuple[Dim, ...]]:
+    """NumPy broadcasting over shapes with unknown (None) dims.
+
+    Raises ValueError when known dims clash.
+    """
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    for i in range(rank):
+        dims = [s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ValueError(f"shapes {' and '.join(map(_fmt, shapes))} do not broadcast")
+        if known:
+            out.append(known.pop())
+        elif any(d is None for d in dims):
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
+
+
+def _fmt(shape) -> str:
+    return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def promote(*dtypes: np.dtype) -> np.dtype:
+    """NumPy's dtype promotion, restricted to netjit's dtypes."""
+    return as_dtype(np.result_type(*dtypes))

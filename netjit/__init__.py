@@ -1,2 +1,16 @@
-"""netjit: a graph compiler and session runtime for nets of tensor operators."""
+"""netjit: a graph compiler and session runtime for nets of tensor operators.
+
+Build a net Caffe2 style (ops over named blobs) and run it TensorFlow style
+(feeds in, fetches out) or compile it once with ``nj.compile``.
+"""
 __version__ = "0.1.0"
+
+from . import errors  # noqa: F401
+from .config import RunOptions, SessionConfig
+from netjit.compiler.device import device
+from netjit.compiler.net import BlobReference, Net
+from netjit.runtime.compiled_program import Program, compile
+from netjit.runtime.session import Session
+
+__all__ = ["Net", "BlobReference", "device", "Session", "SessionConfig", "RunOptions",
+           "Program", "compile", "errors"]

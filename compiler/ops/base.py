@@ -183,6 +183,8 @@ def format_attr(value) -> str:
     if isinstance(value, np.dtype):
         from .types import dtype_name
         return dtype_name(value)
+    if isinstance(value, TensorType):
+        return str(value)
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, tuple):

@@ -1,0 +1,45 @@
+"""The backend protocol: a backend turns a Graph into an Executable.
+
+An executable takes the values of ``graph.inputs`` (placeholder nodes, in
+order) and a state store, and returns the values of ``graph.outputs``.
+Compilation does all per-graph work up front, so calling an executable does
+no graph work.
+"""
+from __future__ import annotations
+
+from typing import Optional, Protocol, Sequence
+
+import numpy as np
+
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import StateStore
+
+
+class Executable(Protocol):
+    #: Blob names of the inputs, in the order the call takes them.
+    input_names: tuple[str, ...]
+
+    def __call__(self, inputs: Sequence[np.ndarray], state: Optional[StateStore] = None) -> list[np.ndarray]:
+        ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def compile(self, graph: Graph, **options) -> Executable:
+        ...
+
+
+class DictStateStore:
+    """A plain in-memory variable store (tests and one-off evaluation)."""
+
+    def __init__(self):
+        self.values: dict[tuple, np.ndarray] = {}
+
+    def read(self, key, initial):
+        if key not in self.values:
+            self.values[key] = np.array(initial, copy=True)
+        return self.values[key]
+
+    def write(self, key, value):
+        self.values[key] = value

@@ -1,0 +1,81 @@
+"""The reference backend: runs each op's NumPy ``reference()`` in order.
+
+It is the oracle every test compares against and the evaluator of constant
+folding. Compilation turns the graph into a flat schedule of slot indices, so
+a call walks a list, not the graph.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import InferError, StatefulOp
+from netjit.errors import InvalidArgumentError
+
+from ..base import DictStateStore
+
+
+class OpFailure(InvalidArgumentError):
+    """An op raised while running; the message names the op and its blobs."""
+
+
+class ReferenceExecutable:
+    """A compiled schedule: (op, input slots, output slots) per node."""
+
+    def __init__(self, graph: Graph):
+        self.name = graph.name
+        self.input_names = tuple(graph.name_of_input(n) for n in graph.inputs)
+        slots: dict = {}
+        for i, n in enumerate(graph.inputs):
+            slots[(n, 0)] = i
+        steps = []
+        for n in graph.nodes():
+            if n in graph.inputs:
+                continue
+            op = graph.op(n)
+            ins = tuple(slots[v] for v in graph.inputs_of(n))
+            outs = []
+            for k in range(len(graph.types(n))):
+                slots[(n, k)] = len(slots)
+                outs.append(slots[(n, k)])
+            label = next((nm for nm in graph.names(n) if nm), f"%{n}")
+            steps.append((op, ins, tuple(outs), label))
+        self.steps = steps
+        self.n_slots = len(slots)
+        self.output_slots = tuple(slots[v] for v in graph.outputs)
+
+    def __call__(self, inputs: Sequence[np.ndarray], state=None) -> list[np.ndarray]:
+        if len(inputs) != len(self.input_names):
+            raise InvalidArgumentError(f"{self.name}: expected {len(self.input_names)} inputs "
+                                       f"{list(self.input_names)}, got {len(inputs)}")
+        vals: list = [None] * self.n_slots
+        vals[:len(inputs)] = inputs
+        state = state if state is not None else DictStateStore()
+        for op, ins, outs, label in self.steps:
+            args = [vals[i] for i in ins]
+            try:
+                if isinstance(op, StatefulOp):
+                    res = op.reference_stateful(state, *args)
+                else:
+                    res = op.reference(*args)
+            except (InferError, ValueError, TypeError, FloatingPointError, IndexError) as exc:
+                raise OpFailure(f"{op.name} {label!r} in net {self.name!r} failed: {exc}") from exc
+            for slot, value in zip(outs, res):
+                vals[slot] = value
+        return [vals[s] for s in self.output_slots]
+
+
+class ReferenceBackend:
+    """Backend whose executables interpret ops with NumPy."""
+
+    name = "reference"
+
+    def compile(self, graph: Graph, **options) -> ReferenceExecutable:
+        return ReferenceExecutable(graph)
+
+
+def evaluate(graph: Graph, inputs: Sequence[np.ndarray] = (), state=None) -> list[np.ndarray]:
+    """Run ``graph`` once on the reference backend."""
+    return ReferenceExecutable(graph)(list(inputs), state)

@@ -1,0 +1,75 @@
+"""Readable SSA text for a Graph; the grammar is in docs/ir.md.
+
+    graph mlp {
+      %x:f32[?,784] = Placeholder(dtype=f32, shape=(None, 784))
+      %mlp/MatMul:f32[?,10] = MatMul(%x, %w) @cpu:0
+      %y~2:f32[?,10] = Add(%y, %y)
+      return %y~2
+    }
+
+A value prints as ``%`` plus its blob name (quoted when it has characters
+outside ``[A-Za-z0-9_/.-]`` or is all digits), with ``~N`` for the N-th write
+of the same name; a temporary prints as ``%<node id>`` (``#k`` for output k).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ..ops import format_attr
+
+_PLAIN = re.compile(r"[A-Za-z_/.\-][A-Za-z0-9_/.\-]*\Z")
+
+
+def _quote(name: str) -> str:
+    return name if _PLAIN.match(name) else json.dumps(name)
+
+
+def value_labels(graph) -> dict:
+    """A unique, stable label (without %) for every value of ``graph``."""
+    labels, seen = {}, {}
+    for n in graph.nodes():
+        names = graph.names(n)
+        for i in range(max(len(names), 1)):
+            name = names[i] if i < len(names) else None
+            if name is None:
+                label = str(n) if i == 0 else f"{n}#{i}"
+            else:
+                seen[name] = seen.get(name, 0) + 1
+                label = _quote(name) + (f"~{seen[name]}" if seen[name] > 1 else "")
+            labels[(n, i)] = label
+    return labels
+
+
+def format_node(graph, n, labels=None) -> str:
+    """One node as a line of IR text (without indentation)."""
+    labels = labels if labels is not None else value_labels(graph)
+    op = graph.op(n)
+    types = graph.types(n)
+    if types:
+        lhs = ", ".join(f"%{labels[(n, i)]}:{t}" for i, t in enumerate(types))
+    else:
+        lhs = f"%{labels[(n, 0)]}:()"
+    args = [f"%{labels[v]}" for v in graph.inputs_of(n)]
+    args += [f"{k}={format_attr(v)}" for k, v in op.non_default_attrs().items()]
+    line = f"{lhs} = {op.name}({', '.join(args)})"
+    ctrl = graph.control_inputs(n)
+    if ctrl:
+        line += " " + " ".join(f"^%{labels[(c, 0)]}" for c in ctrl)
+    if graph.device(n) is not None:
+        line += f" @{graph.device(n)}"
+    reason = graph.meta(n).get("placement")
+    if reason:
+        line += f"  # {reason}"
+    return line
+
+
+def format_graph(graph) -> str:
+    """The whole graph as IR text."""
+    labels = value_labels(graph)
+    lines = [f"graph {_quote(graph.name)} {{"]
+    lines += ["  " + format_node(graph, n, labels) for n in graph.nodes()]
+    if graph.outputs:
+        lines.append("  return " + ", ".join(f"%{labels[v]}" for v in graph.outputs))
+    lines.append("}")
+    return "\n".join(lines)

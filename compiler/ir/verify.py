@@ -1,0 +1,63 @@
+"""Graph.verify(): the IR's invariants, each failure naming the node."""
+from __future__ import annotations
+
+import dataclasses
+
+import networkx as nx
+
+from netjit.errors import InvalidArgumentError
+
+from ..ops import InferError
+
+
+def _describe(graph, n) -> str:
+    names = [nm for nm in graph.names(n) if nm]
+    return f"node {n} ({graph.op(n).name}{' ' + repr(names[0]) if names else ''})"
+
+
+def verify(graph) -> None:
+    """Raise InvalidArgumentError unless ``graph`` is well formed.
+
+    Checks: acyclic; every input port filled exactly once; attributes valid
+    for the op (re-running its constructor checks); recorded types equal to
+    inference; control edges between existing nodes; outputs exist.
+    """
+    g = graph.nx
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = nx.find_cycle(g)
+        raise InvalidArgumentError(f"graph {graph.name!r} has a cycle through nodes "
+                                   f"{[e[0] for e in cycle]}")
+    for n in g:
+        data = g.nodes[n]
+        op = data["op"]
+        ports = sorted(d["dst_in"] for _, _, d in g.in_edges(n, data=True) if not d["control"])
+        arity = len(ports)
+        if ports != list(range(arity)):
+            raise InvalidArgumentError(f"{_describe(graph, n)}: input ports {ports} are not "
+                                       f"filled exactly once each (expected 0..{arity - 1})")
+        try:
+            op.check_arity(arity)
+            dataclasses.replace(op)  # re-runs the attribute checks
+        except (InferError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"{_describe(graph, n)}: bad op: {exc}") from None
+        for u, _, d in g.in_edges(n, data=True):
+            if not d["control"] and not 0 <= d["src_out"] < len(g.nodes[u]["types"]):
+                raise InvalidArgumentError(f"{_describe(graph, n)}: reads output {d['src_out']} "
+                                           f"of node {u}, which has {len(g.nodes[u]['types'])}")
+        try:
+            inferred = op.infer(*(graph.type(v) for v in graph.inputs_of(n)))
+        except InferError as exc:
+            raise InvalidArgumentError(f"{_describe(graph, n)}: {exc}") from None
+        if tuple(inferred) != tuple(data["types"]):
+            raise InvalidArgumentError(
+                f"{_describe(graph, n)}: recorded types {[str(t) for t in data['types']]} "
+                f"differ from inferred {[str(t) for t in inferred]}")
+        if len(data["names"]) != len(data["types"]):
+            raise InvalidArgumentError(f"{_describe(graph, n)}: {len(data['names'])} names "
+                                       f"for {len(data['types'])} outputs")
+    for v in graph.outputs:
+        if v[0] not in g or not 0 <= v[1] < len(g.nodes[v[0]]["types"]):
+            raise InvalidArgumentError(f"graph {graph.name!r}: output {v} does not exist")
+    for n in graph.inputs:
+        if n not in g:
+            raise InvalidArgumentError(f"graph {graph.name!r}: input node {n} does not exist")

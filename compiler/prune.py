@@ -1,0 +1,24 @@
+"""Pruning: keep only what the graph's outputs and targets need."""
+from __future__ import annotations
+
+import networkx as nx
+
+
+def needed_nodes(graph) -> set[int]:
+    """Nodes the outputs and targets depend on (through data and control edges)."""
+    roots = {n for n, _ in graph.outputs} | set(graph.targets)
+    keep = set(roots)
+    for r in roots:
+        keep |= nx.ancestors(graph.nx, r)
+    return keep
+
+
+def prune(graph) -> bool:
+    """Remove every node that no output or target needs; True if any was removed.
+
+    Unused inputs stay: they are part of the signature the caller feeds.
+    """
+    keep = needed_nodes(graph) | set(graph.inputs)
+    dead = [n for n in graph.nx if n not in keep]
+    graph.remove_nodes(dead)
+    return bool(dead)

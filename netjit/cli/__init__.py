@@ -1,0 +1,4 @@
+"""The ``netjit`` command."""
+from .main import main
+
+__all__ = ["main"]

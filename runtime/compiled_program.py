@@ -1,0 +1,39 @@
+"""``nj.compile``: compile-then-run for one fixed signature."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from netjit.compiler.net import Net
+from netjit.config import SessionConfig
+
+from .session import Session
+
+
+class Program:
+    """A net compiled for fixed fetches and feeds; call it with the feed values.
+
+    ``program(x, y)`` takes the feeds positionally in the order given to
+    ``nj.compile``, or by name: ``program(x=..., y=...)``.
+    """
+
+    def __init__(self, net: Net, fetches: Any, feeds: Sequence = (), **options):
+        self.net = net
+        self.feeds = [str(f) for f in ([feeds] if isinstance(feeds, str) else feeds)]
+        self.session = Session(net, SessionConfig(**options))
+        self._call = self.session.make_callable(fetches, self.feeds)
+
+    def __call__(self, *values, **named):
+        if named:
+            values = values + tuple(named.pop(f) for f in self.feeds[len(values):] if f in named)
+            if named:
+                from netjit.errors import NotFoundError
+                raise NotFoundError(f"unknown feeds {sorted(named)}; this program takes {self.feeds}")
+        return self._call(*values)
+
+    def __repr__(self) -> str:
+        return f"<Program of net {self.net.name!r} feeds={self.feeds}>"
+
+
+def compile(net: Net, fetches: Any, feeds: Sequence = (), **options) -> Program:
+    """Compile ``net`` for ``fetches`` given ``feeds``; returns a callable Program."""
+    return Program(net, fetches, feeds, **options)

@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from netjit.errors import InvalidArgumentError, NotFoundError
+from netjit.errors import InvalidArgumentError
 
 from . import ops as O
 from .device import current_device
@@ -304,12 +304,3 @@ class Net:
         """Print ``blob``'s value when the net runs (a host op)."""
         return self._add_op("Print", [blob], [], {}, op=O.Print(str(blob), int(to_file)))
 
-
-_auto_net_ids = itertools.count()
-
-
-def lookup_op(op_type: str) -> type[O.Op]:
-    """The op class for a frontend op type, with a NotFoundError naming it."""
-    if op_type in O.OP_REGISTRY:
-        return O.OP_REGISTRY[op_type]
-    raise NotFoundError(f"unknown op {op_type!r}")

@@ -1,15 +1,18 @@
 """Readable SSA text for a Graph; the grammar is in docs/ir.md.
 
-    graph mlp {
-      %x:f32[?,784] = Placeholder(dtype=f32, shape=(None, 784))
-      %mlp/MatMul:f32[?,10] = MatMul(%x, %w) @cpu:0
+    graph mlp(%x) {
+      %x:f32[?,784] = Placeholder(shape=(None, 784))
+      %mlp/MatMul:f32[?,10] = MatMul(%x, %w) @cpu:0  # explicit device
       %y~2:f32[?,10] = Add(%y, %y)
       return %y~2
+      targets %assign
     }
 
-A value prints as ``%`` plus its blob name (quoted when it has characters
-outside ``[A-Za-z0-9_/.-]`` or is all digits), with ``~N`` for the N-th write
-of the same name; a temporary prints as ``%<node id>`` (``#k`` for output k).
+The header lists ``graph.inputs``. A value prints as ``%`` plus its blob name
+(quoted when it has characters outside ``[A-Za-z0-9_/.-]`` or starts with a
+digit), with ``~N`` for the N-th write of the same name; a temporary prints
+as ``%<node id>`` (``#k`` for output k). A device or placement reason that
+would not read back unchanged is JSON-quoted.
 """
 from __future__ import annotations
 
@@ -19,10 +22,20 @@ import re
 from ..ops import format_attr
 
 _PLAIN = re.compile(r"[A-Za-z_/.\-][A-Za-z0-9_/.\-]*\Z")
+_PLAIN_DEVICE = re.compile(r"[A-Za-z0-9_:/.\-]+\Z")
 
 
 def _quote(name: str) -> str:
     return name if _PLAIN.match(name) else json.dumps(name)
+
+
+def _quote_device(device: str) -> str:
+    return device if _PLAIN_DEVICE.match(device) else json.dumps(device)
+
+
+def _quote_comment(text: str) -> str:
+    plain = text.isprintable() and text == text.strip() and not text.startswith('"')
+    return text if plain else json.dumps(text)
 
 
 def value_labels(graph) -> dict:
@@ -57,19 +70,22 @@ def format_node(graph, n, labels=None) -> str:
     if ctrl:
         line += " " + " ".join(f"^%{labels[(c, 0)]}" for c in ctrl)
     if graph.device(n) is not None:
-        line += f" @{graph.device(n)}"
+        line += f" @{_quote_device(graph.device(n))}"
     reason = graph.meta(n).get("placement")
     if reason:
-        line += f"  # {reason}"
+        line += f"  # {_quote_comment(str(reason))}"
     return line
 
 
 def format_graph(graph) -> str:
     """The whole graph as IR text."""
     labels = value_labels(graph)
-    lines = [f"graph {_quote(graph.name)} {{"]
+    params = ", ".join(f"%{labels[(n, 0)]}" for n in graph.inputs)
+    lines = [f"graph {_quote(graph.name)}{f'({params})' if graph.inputs else ''} {{"]
     lines += ["  " + format_node(graph, n, labels) for n in graph.nodes()]
     if graph.outputs:
         lines.append("  return " + ", ".join(f"%{labels[v]}" for v in graph.outputs))
+    if graph.targets:
+        lines.append("  targets " + ", ".join(f"%{labels[(n, 0)]}" for n in graph.targets))
     lines.append("}")
     return "\n".join(lines)

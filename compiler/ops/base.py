@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional, Sequence
 
@@ -171,27 +172,47 @@ class ConstValue:
         return format_attr(self)
 
 
+#: Constants with at most this many elements print inline; larger ones as ``#<digest12>``.
+INLINE_CONST_SIZE = 8
+
+
 def format_attr(value) -> str:
-    """An attribute as it appears in IR text (large constants abbreviated)."""
+    """An attribute as it appears in IR text (large constants abbreviated).
+
+    Every form printed here parses back (compiler/ir/parser.py, docs/ir.md):
+    strings are JSON-quoted, NumPy scalars print as Python numbers.
+    """
     if isinstance(value, ConstValue):
         arr = value.array
-        if arr.size <= 8:
-            body = repr(arr.tolist())
-        else:
-            body = f"#{value.digest[:12]}"
+        body = _format_elements(arr) if arr.size <= INLINE_CONST_SIZE else f"#{value.digest[:12]}"
         return f"{TensorType.of(arr)}{body}"
     if isinstance(value, np.dtype):
         from .types import dtype_name
         return dtype_name(value)
     if isinstance(value, TensorType):
         return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, tuple):
-        return "(" + ", ".join(format_attr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, Op):
-        return repr(value)
-    return repr(value)
+    if isinstance(value, (str, np.str_)):
+        return json.dumps(str(value))
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, np.generic):
+        return format_attr(value.item())
+    if isinstance(value, (tuple, list)):
+        body = ", ".join(format_attr(v) for v in value)
+        if isinstance(value, list):
+            return f"[{body}]"
+        return f"({body}{',' if len(value) == 1 else ''})"
+    return repr(value)  # None, int, float (repr round-trips), nested Op
+
+
+def _format_elements(arr: np.ndarray) -> str:
+    """A small array's elements as nested lists; f32 in its shortest exact form."""
+    if arr.ndim == 0:
+        item = arr.item()
+        if arr.dtype == np.float32:
+            return str(arr[()])  # NumPy's shortest repr that round-trips the f32
+        return json.dumps(item) if isinstance(item, str) else repr(item)
+    return "[" + ", ".join(_format_elements(np.asarray(sub, dtype=arr.dtype)) for sub in arr) + "]"
 
 
 def normalize_axes(axes: Optional[Sequence[int]], rank: int) -> tuple[int, ...]:

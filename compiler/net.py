@@ -150,6 +150,14 @@ class Net:
         clone._name_counts = dict(self._name_counts)
         return clone
 
+    def save(self, path) -> None:
+        """Write this net to ``path`` (versioned JSON; large constants in a side ``.npz``).
+
+        Load it back with ``nj.load(path)``; the format is in ``compiler/net_io.py``.
+        """
+        from .net_io import save_net
+        save_net(self, path)
+
     def __str__(self) -> str:
         return f"net {self.name}:\n" + "\n".join(f"  {d}" for d in self.ops)
 

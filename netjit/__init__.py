@@ -9,8 +9,9 @@ from . import errors  # noqa: F401
 from .config import RunOptions, SessionConfig
 from netjit.compiler.device import device
 from netjit.compiler.net import BlobReference, Net
+from netjit.compiler.net_io import load_net as load
 from netjit.runtime.compiled_program import Program, compile
 from netjit.runtime.session import Session
 
 __all__ = ["Net", "BlobReference", "device", "Session", "SessionConfig", "RunOptions",
-           "Program", "compile", "errors"]
+           "Program", "compile", "errors", "load"]

@@ -19,6 +19,7 @@ from netjit.errors import InvalidArgumentError
 
 from ..ops import DTYPES, OP_REGISTRY, ConstValue, InferError, TensorType
 from .graph import Graph, Value
+from .verify import check_attr_types
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN_NAME = re.compile(r"[A-Za-z_/.\-][A-Za-z0-9_/.\-]*")
@@ -211,7 +212,9 @@ def parse_type(c: _Cursor) -> TensorType:
 def make_op(cls, attrs: dict, where: str):
     """``cls(**attrs)`` with construction errors reported at ``where``."""
     try:
-        return cls(**attrs)
+        op = cls(**attrs)
+        check_attr_types(op)
+        return op
     except (TypeError, ValueError, InferError, InvalidArgumentError) as exc:
         raise InvalidArgumentError(f"{where}: bad attributes for {cls.__name__}: {exc}") from None
 

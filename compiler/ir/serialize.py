@@ -23,6 +23,7 @@ from netjit.errors import InvalidArgumentError
 
 from ..ops import DTYPES, OP_REGISTRY, ConstValue, InferError, Op, TensorType, as_dtype, dtype_name
 from .graph import Graph
+from .verify import check_attr_types
 
 FORMAT, VERSION = "netjit-ir", 1
 #: Constants with more elements than this go to the side .npz when there is one.
@@ -182,11 +183,14 @@ class _Decoder:
         raw = _field(obj, "attrs", where, dict)
         attrs = {k: self.value(x, f"{where}.attrs.{k}") for k, x in raw.items()}
         try:
-            return cls(**attrs)
+            op = cls(**attrs)
+            check_attr_types(op)
+            return op
         except TypeError as exc:
             raise _Bad(f"{where}.attrs", f"bad attributes for {name}: {exc}") from None
         except (ValueError, InferError, InvalidArgumentError) as exc:
-            bad = next((k for k in attrs if k in str(exc)), None)
+            bad = next((k for k in attrs if f"{k}=" in str(exc)), None) or \
+                next((k for k in attrs if k in str(exc)), None)
             raise _Bad(f"{where}.attrs{'.' + bad if bad else ''}", f"bad attribute for {name}: {exc}") from None
 
     def const(self, obj, where: str) -> ConstValue:

@@ -7,7 +7,28 @@ import networkx as nx
 
 from netjit.errors import InvalidArgumentError
 
-from ..ops import InferError
+import numpy as np
+
+from ..ops import ConstValue, InferError, TensorType
+
+
+#: Declared attribute annotations checked by ``check_attr_types`` (others are free).
+_ATTR_KINDS = {"int": (int, np.integer), "bool": (bool, np.bool_), "str": str, "tuple": tuple,
+               "float": (float, int, np.floating, np.integer), "np.dtype": np.dtype,
+               "ConstValue": ConstValue, "TensorType": TensorType}
+
+
+def check_attr_types(op) -> None:
+    """Raise InferError if an attribute's value does not fit its declared type."""
+    for f in dataclasses.fields(op):
+        ann = str(f.type)
+        optional = ann.startswith("Optional[") and ann.endswith("]")
+        kinds = _ATTR_KINDS.get(ann[len("Optional["):-1] if optional else ann)
+        value = getattr(op, f.name)
+        if kinds is None or (value is None and (optional or f.default is None)):
+            continue
+        if not isinstance(value, kinds) or (ann.endswith("int") and isinstance(value, (bool, np.bool_))):
+            raise InferError(f"attribute {f.name}={value!r} is not {ann}")
 
 
 def _describe(graph, n) -> str:
@@ -37,6 +58,7 @@ def verify(graph) -> None:
                                        f"filled exactly once each (expected 0..{arity - 1})")
         try:
             op.check_arity(arity)
+            check_attr_types(op)
             dataclasses.replace(op)  # re-runs the attribute checks
         except (InferError, TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"{_describe(graph, n)}: bad op: {exc}") from None

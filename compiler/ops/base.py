@@ -55,6 +55,7 @@ OP_REGISTRY: dict[str, type["Op"]] = {}
 def register_op(cls: type["Op"]) -> type["Op"]:
     """Class decorator: make ``cls`` a frozen dataclass and register it by name."""
     cls = dataclass(frozen=True)(cls)
+    cls.__repr__ = Op.__repr__  # IR form (non-default attrs), not dataclass's: nested ops must parse
     name = cls.__name__
     if name in OP_REGISTRY:
         raise InvalidArgumentError(f"op {name!r} is registered twice")

@@ -19,7 +19,17 @@ class SessionConfig:
     cache_dir: Optional[str] = None
     dump_dir: Optional[str] = None
     disabled_passes: tuple = ()
-    verify_passes: bool = False
+    #: None: verify after every pass under pytest and with NETJIT_DEBUG=1.
+    verify_passes: Optional[bool] = None
+    enabled_passes: tuple = ()
+    #: Pass names in the relative order they must run.
+    pass_order: tuple = ()
+    #: pass name -> {option: value}.
+    pass_options: dict = field(default_factory=dict)
+    #: Run only the first N pass applications (NETJIT_PASS_BISECT).
+    bisect_limit: Optional[int] = None
+    #: Allow rewrites exact only without NaN/Inf/signed zeros (x*0 -> 0 for floats).
+    fast_math: bool = False
 
 
 @dataclass

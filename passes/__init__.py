@@ -1,0 +1,34 @@
+"""netjit.passes: the pass registry, pass manager, instruments and built-in passes.
+
+Write a pass::
+
+    from netjit.passes import register_pass, Phase
+
+    @register_pass("my_pass", phase=Phase.PRE_PLACEMENT, opt_level=2, after=["simplify"])
+    def my_pass(graph, ctx):
+        \"\"\"Foo(Foo(x)) -> Foo(x).\"\"\"
+        ...            # mutate graph in place
+        return changed
+
+Run a phase: ``run_phase(graph, Phase.PRE_PLACEMENT, make_context(config))``.
+Ship passes in a package with an entry point in the ``netjit.passes`` group.
+"""
+from .context import AnalysisCache, Application, PassContext, make_context
+from .instruments import (DumpInstrument, PassInstrument, TimingInstrument,
+                          VerifyInstrument)
+from .listing import PassRecord, list_passes
+from .manager import PassManager, run_phase, select
+from .options import PassOptions
+from .phase import Phase
+from .plugins import ensure_plugins, plugin_errors
+from .registry import REGISTRY, PassInfo, register_pass
+
+# The built-in passes register themselves on import, in their default order.
+from . import prune, fold_constants, simplify, cse, dce, fuse_elementwise  # noqa: E402,F401
+from .bisection import BisectResult, bisect, outputs_differ  # noqa: E402
+
+__all__ = ["register_pass", "Phase", "PassContext", "PassOptions", "make_context",
+           "PassManager", "run_phase", "select", "list_passes", "PassRecord", "PassInfo",
+           "PassInstrument", "TimingInstrument", "VerifyInstrument", "DumpInstrument",
+           "Application", "AnalysisCache", "plugin_errors", "ensure_plugins", "bisect",
+           "BisectResult", "outputs_differ", "REGISTRY"]

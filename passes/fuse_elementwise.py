@@ -1,0 +1,96 @@
+"""fuse_elementwise: maximal groups of elementwise ops become one FusedElementwise.
+
+    %t = Mul(%x, %x); %u = Tanh(%t); %y = Add(%u, %b)
+        ->  %y = FusedElementwise(%x, %b, program=(Mul(in0, in0); Tanh(t0); Add(t1, in1)))
+
+A group is grown in topological order: an elementwise node joins the groups
+of its elementwise producers on the same device when the union stays convex
+(no path leaves the group and comes back, which would make the fused node
+depend on itself). Broadcasting inside a group is allowed; the fused node's
+inputs are the group's external inputs in order of first use, and its outputs
+are every member value used outside the group (or fetched), in topological
+order, so an intermediate needed elsewhere becomes an extra output. Host and
+stateful ops, string values, nodes with control edges and ops on different
+devices are never fused. Single ops stay as they are.
+"""
+from __future__ import annotations
+
+from netjit.compiler.ops import DTYPES, FusedElementwise, OpKind
+
+from .phase import Phase
+from .registry import register_pass
+from .rewrite import is_effectful
+
+
+def _fusible(graph, n) -> bool:
+    if graph.op(n).kind is not OpKind.ELEMENTWISE or is_effectful(graph, n):
+        return False
+    if graph.control_inputs(n) or any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True)):
+        return False
+    types = list(graph.types(n)) + [graph.type(v) for v in graph.inputs_of(n)]
+    return all(t.dtype != DTYPES["str"] for t in types)
+
+
+def _convex(graph, group: set, pos: dict, limit: int) -> bool:
+    """No path from ``group`` through an outside node back into ``group``.
+
+    Every member sits at a topological position <= ``limit``, so a path that
+    returns can only pass through outside nodes positioned before ``limit``.
+    """
+    frontier = [w for m in group for w in graph.nx.successors(m)
+                if w not in group and pos[w] < limit]
+    seen = set(frontier)
+    while frontier:
+        for s in graph.nx.successors(frontier.pop()):
+            if s in group:
+                return False
+            if s not in seen and pos[s] < limit:
+                seen.add(s)
+                frontier.append(s)
+    return True
+
+
+def fusion_groups(graph) -> list[list[int]]:
+    """Maximal convex groups of fusible nodes, each in topological order (size >= 2)."""
+    order = graph.nodes()
+    pos = {n: i for i, n in enumerate(order)}
+    group_of: dict[int, int] = {}
+    members: dict[int, set] = {}
+    for n in order:
+        if not _fusible(graph, n):
+            continue
+        union = {n}
+        for gid in sorted({group_of[u] for u, _ in graph.inputs_of(n) if u in group_of
+                           and graph.device(u) == graph.device(n)}):
+            if _convex(graph, union | members[gid], pos, pos[n]):
+                union |= members.pop(gid)
+        members[n] = union
+        group_of.update((m, n) for m in union)
+    return [sorted(g, key=pos.get) for g in members.values() if len(g) > 1]
+
+
+def fuse_group(graph, group: list[int]) -> int:
+    """Replace ``group`` (topologically ordered) by one FusedElementwise node; its id."""
+    inside = set(group)
+    ext = list(dict.fromkeys(v for m in group for v in graph.inputs_of(m) if v[0] not in inside))
+    ref = {v: i for i, v in enumerate(ext)}
+    program = []
+    for m in group:
+        program.append((graph.op(m), tuple(ref[v] for v in graph.inputs_of(m))))
+        ref[(m, 0)] = len(ext) + len(program) - 1
+    outputs = [(m, 0) for m in group if (m, 0) in graph.outputs
+               or any(u not in inside for u, _ in graph.users((m, 0)))]
+    if not outputs:  # nothing uses the group (dce disabled): leave it to prune
+        return -1
+    op = FusedElementwise(tuple(program), len(ext), tuple(ref[v] for v in outputs))
+    fused = graph.add(op, ext, names=[graph.names(m)[k] for m, k in outputs], device=graph.device(group[0]))
+    for k, v in enumerate(outputs):
+        graph.replace_all_uses(v, (fused, k))
+    graph.remove_nodes(group)
+    return fused
+
+
+@register_pass("fuse_elementwise", phase=Phase.PRE_PLACEMENT, opt_level=2, after=["cse", "dce"])
+def fuse_elementwise(graph, ctx) -> bool:
+    """Fuse maximal convex groups of elementwise ops into FusedElementwise nodes."""
+    return any([fuse_group(graph, group) >= 0 for group in fusion_groups(graph)])

@@ -1,0 +1,84 @@
+"""Pass plugins: modules named in the ``netjit.passes`` entry-point group.
+
+A plugin module registers its passes on import. Plugins load once, the first
+time a pass list is needed. A plugin that fails to import (or to register)
+is logged as a warning, recorded in ``plugin_errors()`` with its entry-point
+and distribution names, and leaves no half-registered passes behind.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+from .registry import BUILTIN, REGISTRY
+
+GROUP = "netjit.passes"
+LOGGER = logging.getLogger("netjit.passes")
+
+
+@dataclass(frozen=True)
+class PluginError:
+    """A plugin that could not be loaded, and why."""
+
+    entry_point: str
+    distribution: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"pass plugin {self.entry_point!r} ({self.distribution}) failed to load: {self.error}"
+
+
+class _PluginState:
+    """Whether plugins were loaded and what went wrong (one per process)."""
+
+    loaded = False
+    errors: list = []
+    origins: list = []
+    modules: list = []
+
+
+def _distribution(ep) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else ep.value.split(":")[0]
+
+
+def _load_one(ep) -> None:
+    origin = _distribution(ep)
+    REGISTRY.origin = origin
+    try:
+        ep.load()
+    except BaseException as exc:  # noqa: BLE001 -- a broken plugin must not break netjit
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        REGISTRY.remove_origin(origin)
+        err = PluginError(ep.name, origin, f"{type(exc).__name__}: {exc}")
+        _PluginState.errors.append(err)
+        LOGGER.warning("%s", err)
+    else:
+        _PluginState.origins.append(origin)
+        _PluginState.modules.append(ep.module)
+    finally:
+        REGISTRY.origin = BUILTIN
+
+
+def ensure_plugins(reload: bool = False) -> None:
+    """Load every ``netjit.passes`` entry point once (again with ``reload=True``)."""
+    if _PluginState.loaded and not reload:
+        return
+    if reload:
+        for origin in _PluginState.origins:
+            REGISTRY.remove_origin(origin)
+        for module in _PluginState.modules:  # so that importing registers again
+            sys.modules.pop(module, None)
+        _PluginState.errors, _PluginState.origins, _PluginState.modules = [], [], []
+    _PluginState.loaded = True
+    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
+        _load_one(ep)
+
+
+def plugin_errors() -> list[PluginError]:
+    """Plugins that failed to load (loads plugins first if needed)."""
+    ensure_plugins()
+    return list(_PluginState.errors)

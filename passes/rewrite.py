@@ -1,0 +1,67 @@
+"""Small helpers the built-in rewrites share: constants, pinned nodes, sweeping."""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import numpy as np
+
+from netjit.compiler.ops import Const, ConstValue, OpKind
+
+#: Default cap on the elements of a constant a pass may materialise.
+MAX_CONST_ELEMENTS = 1 << 16
+
+
+def const_array(graph, v) -> Optional[np.ndarray]:
+    """The array of value ``v`` if a Const node produces it, else None."""
+    op = graph.op(v[0])
+    return op.value.array if isinstance(op, Const) else None
+
+
+def is_effectful(graph, n) -> bool:
+    """Nodes no rewrite may drop, merge or reorder: state, host I/O, inputs, targets."""
+    op = graph.op(n)
+    return (op.stateful or op.host or op.kind in (OpKind.STATEFUL, OpKind.HOST, OpKind.COMMUNICATION)
+            or n in graph.inputs or n in graph.targets or op.num_outputs == 0)
+
+
+def add_const(graph, array, like: int, out: int = 0) -> int:
+    """A Const node holding ``array`` with the blob name and device of ``(like, out)``."""
+    return graph.add(Const(ConstValue(array)), names=[graph.names(like)[out]],
+                     device=graph.device(like), types=[graph.type((like, out))])
+
+
+def is_used(graph, n) -> bool:
+    """True if ``n`` has users (data or control) or is a graph output."""
+    return graph.nx.out_degree(n) > 0 or any(v[0] == n for v in graph.outputs)
+
+
+def sweep(graph, candidates: Iterable[int]) -> int:
+    """Remove unused pure nodes among ``candidates`` and, transitively, their producers.
+
+    Returns how many nodes were removed.
+    """
+    work, removed = list(candidates), 0
+    while work:
+        n = work.pop()
+        if n not in graph or is_used(graph, n) or is_effectful(graph, n):
+            continue
+        producers = list(graph.nx.predecessors(n))
+        graph.remove(n)
+        removed += 1
+        work.extend(producers)
+    return removed
+
+
+def replace_node(graph, old: int, new: int) -> None:
+    """Redirect every output of ``old`` to the same output of ``new`` and drop ``old``.
+
+    Control successors of ``old`` are ordered after ``new`` instead.
+    """
+    for k in range(len(graph.types(old))):
+        graph.replace_all_uses((old, k), (new, k))
+    for w in list(graph.nx.successors(old)):
+        if w != new:
+            graph.add_control(new, w)
+    graph.nx.remove_edges_from([(old, w, k) for _, w, k, d in graph.nx.out_edges(old, keys=True, data=True)
+                                if d["control"]])
+    graph.remove(old)

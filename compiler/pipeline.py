@@ -63,9 +63,20 @@ def build_graph(ops: Sequence[OpDef], name: str, feeds: Mapping[str, TensorType]
     return graph, lowered
 
 
-def optimize(graph: Graph, options=None) -> Graph:
-    """Run the optimisation phases; returns the (mutated) graph."""
-    prune(graph)
+def optimize(graph: Graph, config=None, feeds: Sequence[str] = (), fetches: Sequence[str] = (),
+             targets: Sequence[str] = (), ctx=None) -> Graph:
+    """Run the PRE_PLACEMENT passes on ``graph`` in place; returns it.
+
+    The pass options come from ``config`` (a SessionConfig or None) and the
+    environment (see ``netjit.passes.options``); pass ``ctx`` (from
+    ``netjit.passes.make_context``) to share one context with later phases.
+    """
+    from netjit.passes import Phase, make_context, run_phase
+    if ctx is None:
+        feeds = feeds or [graph.name_of_input(n) for n in graph.inputs]
+        fetches = fetches or [graph.names(n)[k] or f"%{n}" for n, k in graph.outputs]
+        ctx = make_context(config, feeds, fetches, targets)
+    run_phase(graph, Phase.PRE_PLACEMENT, ctx)
     return graph
 
 

@@ -102,7 +102,9 @@ def test_sample_inference_agrees_with_reference_and_expectation(sample, capsys):
     outs = run_reference(op, inputs, state)
     assert len(outs) == len(inferred) == op.num_outputs
     for i, (got, t) in enumerate(zip(outs, inferred)):
-        assert TensorType.of(got) == t, f"{op!r} output {i}: reference gives {TensorType.of(got)}, infer says {t}"
+        # Static inputs give exact types, except from host ops running arbitrary Python.
+        ok = t.accepts(TensorType.of(got)) if op.host else TensorType.of(got) == t
+        assert ok, f"{op!r} output {i}: reference gives {TensorType.of(got)}, infer says {t}"
     expected = sample.expect(*inputs)
     expected = expected if isinstance(expected, tuple) else (expected,)
     assert len(expected) == len(outs)

@@ -1,0 +1,185 @@
+"""Lowering a Net to SSA: writes, rewrites, inputs, feeds, devices, state ordering."""
+import numpy as np
+import pytest
+
+import netjit as nj
+from netjit.backends.base import DictStateStore
+from netjit.backends.reference import evaluate
+from netjit.compiler import ops as O
+from netjit.compiler.lowering import lower
+from netjit.compiler.ops import TensorType
+from netjit.errors import InvalidArgumentError
+
+F32 = np.float32
+
+
+def t(*shape, dtype=F32):
+    return TensorType(dtype, shape)
+
+
+def run(lowered, fetches, feeds=(), state=None):
+    """Evaluate the lowered graph for ``fetches`` (blob names), feeding in input order."""
+    g = lowered.graph
+    g.outputs = [lowered.blobs[f] for f in fetches]
+    return evaluate(g, list(feeds), state)
+
+
+def test_in_place_write_makes_a_new_ssa_value_and_reads_see_the_latest():
+    net = nj.Net("inplace")
+    x = net.Placeholder("x", F32, (2,))
+    y = net.Relu(x, "y")
+    net.Add([y, y], y)        # y := y + y, in place
+    z = net.Mul([y, x], "z")  # reads the second y
+    low = lower(net.ops, net.name, {"x": t(2)})
+    g = low.graph
+    first, second = g.find("y")
+    assert first != second and low.blobs["y"] == second
+    assert g.inputs_of(low.blobs["z"][0]) == [second, low.blobs["x"]]
+    assert "%y~2:f32[2] = Add(%y, %y)" in str(g)
+    xv = np.array([-1.0, 2.0], F32)
+    got_y, got_z = run(low, [y, z], [xv])
+    np.testing.assert_array_equal(got_y, [0.0, 4.0])
+    np.testing.assert_array_equal(got_z, [0.0, 8.0])
+
+
+def test_a_blob_written_three_times_fetches_its_last_write():
+    net = nj.Net("rewrite")
+    c = net.Const(1.0, "c")
+    for _ in range(3):
+        net.Add([c, c], c)
+    low = lower(net.ops, net.name)
+    assert len(low.graph.find("c")) == 4
+    np.testing.assert_array_equal(run(low, ["c"])[0], np.float32(8.0))
+    with nj.Session(net) as sess:
+        assert sess.run(c) == np.float32(8.0)
+
+
+def test_external_inputs_are_blobs_read_before_written():
+    net = nj.Net("ext")
+    net.Add(["a", "b"], "s")
+    net.Mul(["s", "a"], "b")  # b is written after being read: still external
+    assert [str(b) for b in net.external_inputs] == ["a", "b"]
+    low = lower(net.ops, net.name, inputs={"a": t(2), "b": t(2)})
+    g = low.graph
+    assert [g.name_of_input(n) for n in g.inputs] == ["a", "b"]
+    a, b = np.float32([1, 2]), np.float32([3, 4])
+    s, b2 = run(low, ["s", "b"], [a, b])
+    np.testing.assert_array_equal(s, a + b)
+    np.testing.assert_array_equal(b2, (a + b) * a)
+    unfed = lower(net.ops, net.name)
+    assert "blob 'a' is read by Add 's' in net 'ext', but nothing produces it and it is not fed" \
+        in unfed.missing["s"]
+
+
+def test_devices_come_from_nested_device_scopes_in_canonical_form():
+    net = nj.Net("dev")
+    x = net.Placeholder("x", F32, (2,))
+    with nj.device("/CPU:1"):
+        a = net.Neg(x, "a")
+        with nj.device("cpu:2"):
+            b = net.Abs(a, "b")
+        c = net.Exp(b, "c")
+    d = net.Relu(c, "d")
+    g = lower(net.ops, net.name, {"x": t(2)}).graph
+    devices = {g.names(n)[0]: g.device(n) for n in g.nodes()}
+    assert devices == {"x": None, "a": "cpu:1", "b": "cpu:2", "c": "cpu:1", "d": None}
+    assert "%a:f32[2] = Neg(%x) @cpu:1" in str(g)
+    with pytest.raises(InvalidArgumentError, match="bad device name 'gpu'"):
+        with nj.device("gpu"):
+            pass
+    assert d == "d"
+
+
+def test_feeding_an_intermediate_blob_skips_its_producer():
+    net = nj.Net("skip")
+    x = net.Placeholder("x", F32, (None, 2))
+    h = net.MatMul([x, net.Const(np.eye(2, dtype=F32))], "h")
+    y = net.Relu(h, "y")
+    low = lower(net.ops, net.name, {"h": t(None, None)})
+    g = low.graph
+    ops = [g.op(n).name for n in g.nodes()]
+    assert "MatMul" not in ops and "Placeholder" in ops
+    assert [g.name_of_input(n) for n in g.inputs] == ["h"]
+    hv = np.float32([[-1, 3]])
+    np.testing.assert_array_equal(run(low, ["y"], [hv])[0], [[0, 3]])
+    assert y in low.blobs and "x" in low.missing  # x itself is not fed
+
+
+def test_an_unfed_placeholder_is_reported_with_the_message():
+    net = nj.Net("unfed")
+    x = net.Placeholder("x", F32, (None, 3))
+    y = net.Relu(net.Neg(x), "y")
+    net.Const(2.0, "k")
+    low = lower(net.ops, net.name)
+    assert low.missing["y"] == "You must feed a value for placeholder 'x' (f32[?,3])"
+    assert low.missing["x"] == low.missing["y"]
+    assert "k" in low.blobs and low.placeholders == {"x": t(None, 3)}
+    with nj.Session(net) as sess:
+        with pytest.raises(InvalidArgumentError, match=r"cannot fetch 'y' in net 'unfed': You must feed a value "
+                                                       r"for placeholder 'x' \(f32\[\?,3\]\)"):
+            sess.run(y)
+        assert sess.run("k") == np.float32(2.0)
+
+
+def test_feeding_a_placeholder_the_wrong_dtype_fails_at_lowering():
+    net = nj.Net("fdtype")
+    net.Placeholder("x", F32, (2,))
+    with pytest.raises(InvalidArgumentError, match=r"Cannot feed value of dtype int32 for placeholder 'x' in "
+                                                   r"net 'fdtype', which has dtype float32"):
+        lower(net.ops, net.name, {"x": t(2, dtype=np.int32)})
+
+
+def _names_of(g, nodes):
+    return [g.op(n).name for n in nodes]
+
+
+def test_variable_reads_and_updates_are_ordered_by_control_edges():
+    net = nj.Net("vars")
+    v = net.Variable(np.float32([1, 2]), "v")
+    before = net.Neg(v, "before")                  # reads v's initial value
+    a1 = net.AssignAdd([v, net.Const(np.float32([10, 10]))], "a1")
+    after = net.Copy(v, "after")                   # data-reads the Variable node...
+    v2 = net.Variable(np.float32([1, 2]), "v")     # ...a fresh read is ordered after the update
+    a2 = net.Assign([v, net.Const(np.float32([0, 0]))], "a2")
+    low = lower(net.ops, net.name)
+    g = low.graph
+    read1, upd1, read2, upd2 = (low.blobs[b][0] for b in ("v", "a1", "v", "a2"))
+    read1 = g.find("v")[0][0]
+    assert g.control_inputs(upd1) == [read1]
+    assert g.control_inputs(read2) == [upd1]
+    assert sorted(g.control_inputs(upd2)) == sorted([read2, upd1])
+    assert isinstance(g.op(upd1), O.AssignAdd) and g.op(upd1).var_name == "v"
+    state = DictStateStore()
+    outs = run(low, [before, a1, v2, a2], state=state)
+    np.testing.assert_array_equal(outs[0], [-1, -2])
+    np.testing.assert_array_equal(outs[1], [11, 12])
+    np.testing.assert_array_equal(outs[2], [11, 12])
+    np.testing.assert_array_equal(outs[3], [0, 0])
+    np.testing.assert_array_equal(state.values[("", "v")], [0, 0])
+    assert after in low.blobs
+
+
+def test_assign_to_something_that_is_not_a_variable_is_an_error():
+    net = nj.Net("notvar")
+    c = net.Const(np.float32([1]), "c")
+    net.Assign([c, c], "out")
+    with pytest.raises(InvalidArgumentError, match=r"Assign 'out' in net 'notvar': input 'c' is not a variable"):
+        lower(net.ops, net.name)
+
+
+def test_host_ops_keep_their_program_order():
+    net = nj.Net("host")
+    x = net.Const(np.float32([1]), "x")
+    net.Print(x)
+    net.Print(net.Neg(x))
+    g = lower(net.ops, net.name).graph
+    p1, p2 = [n for n in g.nodes() if isinstance(g.op(n), O.Print)]
+    assert g.control_inputs(p2) == [p1]
+
+
+def test_lowering_names_the_op_when_types_clash_across_external_inputs():
+    net = nj.Net("clash")
+    net.Add(["a", "b"], "s")
+    with pytest.raises(InvalidArgumentError, match=r"Add 's' in net 'clash': input 'a' is f32\[3\], 'b' is "
+                                                   r"f32\[4\]: shapes \[3\] and \[4\] do not broadcast"):
+        lower(net.ops, net.name, inputs={"a": t(3), "b": t(4)})

@@ -312,3 +312,11 @@ class Net:
         """Print ``blob``'s value when the net runs (a host op)."""
         return self._add_op("Print", [blob], [], {}, op=O.Print(str(blob), int(to_file)))
 
+    def Python(self, f, dtypes=None):
+        """A host op running ``f(inputs, outputs)``; use as ``net.Python(f)(inputs, outputs)``.
+
+        ``f`` may be ``(builder, args, kwargs)``: ``builder(*args, **kwargs)`` makes the
+        function once per op instance (per workspace it runs in). See ``ops.python_op``.
+        """
+        from .ops.python_op import python_op_adder
+        return python_op_adder(self, f, dtypes)

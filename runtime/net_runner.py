@@ -1,0 +1,173 @@
+"""Running a Net on a workspace: compile once per input signature, then a lean call.
+
+A net run on a workspace reads its external inputs (and fed placeholders)
+from the workspace and stores back every blob it writes, or only its declared
+external outputs. The whole net is compiled as one graph, so passes such as
+fusion apply inside it. Compiled code is cached per net object, per net
+version (its op count: nets only grow) and per input signature (dtype and
+rank of each input; dims are dynamic, so a change of shape does not
+recompile). Everything else is precomputed, so the hot path only gathers the
+inputs, calls the executable and scatters the outputs. Outputs are written
+after the whole net succeeded, so a failing net leaves no half-written blobs.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Sequence
+
+from netjit.backends import get_backend
+from netjit.compiler.lowering import feed_type
+from netjit.compiler.net import Net
+from netjit.compiler.ops import TensorType, as_dtype
+from netjit.compiler.ops.python_op import PythonOp, instance_scope
+from netjit.compiler.pipeline import build_graph, compile_graph, optimize
+from netjit.errors import InvalidArgumentError, NetjitError, NotFoundError
+
+from .step import check_feed
+from .workspace import UNSET
+
+
+class CompiledNet:
+    """One net compiled for one input signature: executable plus precomputed plumbing."""
+
+    __slots__ = ("name", "executable", "order", "identity", "outputs", "checks", "scoped")
+
+    def __init__(self, name, executable, graph, input_names: Sequence[str], outputs: Sequence[str]):
+        self.name = name
+        self.executable = executable
+        position = {b: i for i, b in enumerate(input_names)}
+        self.order = tuple(position[b] for b in executable.input_names)
+        self.identity = self.order == tuple(range(len(input_names)))
+        self.outputs = tuple(outputs)
+        self.checks = tuple((graph.name_of_input(n), i, graph.type((n, 0)))
+                            for i, n in enumerate(graph.inputs)
+                            if graph.op(n).shape is not None and any(d is not None for d in graph.op(n).shape))
+        self.scoped = any(isinstance(graph.op(n), PythonOp) and graph.op(n).builder is not None
+                          for n in graph.nodes())
+
+    def __call__(self, ws, values: list) -> None:
+        inputs = values if self.identity else [values[i] for i in self.order]
+        for blob, i, t in self.checks:
+            check_feed(blob, t, inputs[i])
+        try:
+            if self.scoped:
+                with instance_scope(ws.op_instances):
+                    outs = self.executable(inputs, ws.variables)
+            else:
+                outs = self.executable(inputs, ws.variables)
+        except NetjitError:
+            raise
+        except Exception as exc:  # a host op's own exception keeps its type, gains the net
+            exc.add_note(f"while running net {self.name!r}")
+            raise
+        store = ws.store
+        for blob, value in zip(self.outputs, outs):
+            store(blob, value)
+
+
+class NetRunner:
+    """Runs one net on any workspace sharing a root; compiles lazily per signature."""
+
+    def __init__(self, net: Net, config):
+        self.net = net
+        self.config = config
+        self._lock = threading.Lock()
+        self._version = -1
+        self.compilations = 0
+
+    def _refresh(self) -> None:
+        net = self.net
+        with self._lock:
+            ops = list(net.ops)
+            self.placeholders = tuple(d.outputs[0] for d in ops if d.type == "Placeholder")
+            self.inputs = tuple(str(b) for b in net.external_inputs) + self.placeholders
+            written = [b for b in net.written_blobs() if b not in self.placeholders]
+            self.outputs = tuple(str(b) for b in net.external_outputs) or tuple(written)
+            self.readers = {}
+            for d in ops:
+                for b in d.inputs:
+                    self.readers.setdefault(b, d)
+            self.compiled: dict = {}
+            self._ops = ops
+            self._version = len(ops)
+
+    def run(self, ws) -> None:
+        """Run the net once on ``ws``."""
+        if len(self.net.ops) != self._version:
+            self._refresh()
+        lookup = ws.lookup
+        values = [lookup(b) for b in self.inputs]
+        try:
+            key = tuple([(v.dtype, v.ndim) for v in values])
+        except AttributeError:
+            raise self._missing(values) from None
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            compiled = self._compile(key, values)
+        compiled(ws, values)
+
+    def _missing(self, values) -> NetjitError:
+        blob = next(b for b, v in zip(self.inputs, values) if v is UNSET)
+        name = self.net.name
+        if blob in self.placeholders:
+            return NotFoundError(f"net {name!r}: placeholder {blob!r} has no value in the workspace "
+                                 "(feed it with feed_blob before running the net)")
+        d = self.readers[blob]
+        out = f" {d.outputs[0]!r}" if d.outputs else ""
+        return NotFoundError(f"net {name!r}: op {d.type}{out} reads blob {blob!r}, "
+                             "which does not exist in the workspace")
+
+    def _compile(self, key, values) -> CompiledNet:
+        with self._lock:
+            compiled = self.compiled.get(key)
+            if compiled is None:
+                compiled = self.compiled[key] = self._build(values)
+                self.compilations += 1
+            return compiled
+
+    def _build(self, values) -> CompiledNet:
+        types = {}
+        for b, v in zip(self.inputs, values):
+            try:
+                types[b] = feed_type(TensorType(as_dtype(v.dtype), v.shape))
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(f"net {self.net.name!r}: blob {b!r}: {exc}") from None
+        feeds = {b: types[b] for b in self.placeholders}
+        inputs = {b: t for b, t in types.items() if b not in feeds}
+        graph, _ = build_graph(self._ops, self.net.name, feeds, list(self.outputs), inputs=inputs)
+        graph.targets = list(dict.fromkeys(list(graph.targets) + [
+            n for n in graph.nodes() if graph.op(n).stateful or graph.op(n).host]))
+        graph = optimize(graph, self.config)
+        executable = compile_graph(graph, get_backend(self.config.backend))
+        return CompiledNet(self.net.name, executable, graph, self.inputs, self.outputs)
+
+
+class NetCache:
+    """The runners of one workspace tree, by net object (weakly held)."""
+
+    def __init__(self, config):
+        self.config = config
+        self._runners: "weakref.WeakKeyDictionary[Net, NetRunner]" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def runner(self, net: Net) -> NetRunner:
+        runner = self._runners.get(net)
+        if runner is None:
+            with self._lock:
+                runner = self._runners.get(net)
+                if runner is None:
+                    runner = self._runners[net] = NetRunner(net, self.config)
+        return runner
+
+    @property
+    def compilations(self) -> int:
+        """How many (net, signature) pairs have been compiled in this workspace tree."""
+        return sum(r.compilations for r in list(self._runners.values()))
+
+
+def run_net(ws, net: Net) -> None:
+    """Run ``net`` once on ``ws`` (Caffe2's RunNetOnce)."""
+    if not isinstance(net, Net):
+        raise InvalidArgumentError(f"expected a Net, got {type(net).__name__}")
+    ws.root.net_cache.runner(net).run(ws)

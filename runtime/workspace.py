@@ -1,0 +1,208 @@
+"""Caffe2-style workspaces: named blobs in a tree of scopes.
+
+Visibility follows ``caffe2/core/workspace.cc``: a child reads every blob of
+its ancestors; writing a name that already exists in an ancestor writes
+through to that ancestor's blob; a name that exists nowhere is created in the
+child and dies with it. Removing a blob never touches the parent.
+
+Variables (``net.Variable`` / ``Assign``) follow the same rule in a per
+workspace store (``WorkspaceVariables``): a variable first initialised in a
+child lives in that child; one an ancestor already holds is shared.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import MutableMapping
+from typing import Iterator, Optional
+
+import numpy as np
+
+from netjit.config import SessionConfig
+from netjit.errors import InvalidArgumentError, NotFoundError
+
+#: The value of a blob that exists but was never written (Caffe2's CreateBlob).
+UNSET = object()
+
+
+def as_blob_value(name: str, value) -> np.ndarray:
+    """A fed value as the array a workspace stores (copied, as Caffe2's FeedBlob copies).
+
+    Python floats become float32 and strings host (object) values, as ``Net.Const`` does.
+    """
+    try:
+        if isinstance(value, np.ndarray):
+            arr = np.array(value, copy=True)
+        elif isinstance(value, float) or (isinstance(value, (list, tuple)) and not isinstance(value, np.generic)
+                                          and np.asarray(value).dtype == np.float64):
+            arr = np.asarray(value, dtype=np.float32)
+        else:
+            arr = np.array(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"cannot feed blob {name!r}: {exc}") from None
+    if arr.dtype.kind in "USO":
+        arr = arr.astype(object)
+    return arr
+
+
+class WorkspaceVariables:
+    """The state store of one workspace: variables with write-through to ancestors."""
+
+    def __init__(self, parent: Optional["WorkspaceVariables"]):
+        self.parent = parent
+        self.values: dict[tuple, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _owner(self, key):
+        store = self
+        while store is not None:
+            if key in store.values:
+                return store
+            store = store.parent
+        return None
+
+    def read(self, key: tuple, initial: np.ndarray) -> np.ndarray:
+        owner = self._owner(key)
+        if owner is not None:
+            return owner.values[key]
+        with self._lock:
+            return self.values.setdefault(key, np.array(initial, copy=True))
+
+    def write(self, key: tuple, value: np.ndarray) -> None:
+        (self._owner(key) or self).values[key] = value
+
+
+class Workspace:
+    """Named blobs with an optional parent (Caffe2's ``Workspace``).
+
+    Parameters
+    ----------
+    parent : Workspace, optional
+        A child sees its parent's blobs and writes through to those it has.
+    config : SessionConfig, optional
+        Compile options (backend, opt level) of a root workspace; children
+        share their root's options and compiled nets.
+    """
+
+    def __init__(self, parent: Optional["Workspace"] = None, config: Optional[SessionConfig] = None):
+        self.parent = parent
+        self.root: Workspace = self if parent is None else parent.root
+        self._blobs: dict[str, object] = {}
+        self.variables = WorkspaceVariables(None if parent is None else parent.variables)
+        #: Per-workspace instances of host ops (Python op builders), never inherited.
+        self.op_instances: dict = {}
+        if parent is None:
+            from .net_runner import NetCache
+            self.config = config or SessionConfig()
+            self.net_cache = NetCache(self.config)
+        else:
+            if config is not None:
+                raise InvalidArgumentError("a child workspace shares its root's config")
+            self.config = parent.config
+
+    # -- blobs ------------------------------------------------------------
+    def _owner(self, name: str) -> Optional["Workspace"]:
+        ws = self
+        while ws is not None:
+            if name in ws._blobs:
+                return ws
+            ws = ws.parent
+        return None
+
+    def lookup(self, name: str):
+        """The value of ``name`` (searching ancestors), or UNSET if it has none."""
+        ws = self
+        while ws is not None:
+            value = ws._blobs.get(name, UNSET)
+            if value is not UNSET:
+                return value
+            ws = ws.parent
+        return UNSET
+
+    def has_blob(self, name) -> bool:
+        """True if ``name`` exists here or in an ancestor (even if never written)."""
+        return self._owner(str(name)) is not None
+
+    def create_blob(self, name) -> None:
+        """Make ``name`` exist without a value, unless it exists already (here or above)."""
+        if self._owner(str(name)) is None:
+            self._blobs[str(name)] = UNSET
+
+    def feed_blob(self, name, value) -> None:
+        """Store ``value`` under ``name``: in the ancestor that has it, else locally."""
+        self.store(str(name), as_blob_value(str(name), value))
+
+    def store(self, name: str, value) -> None:
+        """Write an already-converted value with Caffe2's write-through rule."""
+        (self._owner(name) or self)._blobs[name] = value
+
+    def fetch_blob(self, name) -> np.ndarray:
+        """The value of ``name``; NotFoundError if no workspace in the chain has it."""
+        value = self.lookup(str(name))
+        if value is UNSET:
+            state = "exists but was never written" if self.has_blob(name) else "does not exist"
+            raise NotFoundError(f"Can't find blob {str(name)!r}: it {state} in this workspace")
+        return value
+
+    def remove_blob(self, name) -> bool:
+        """Remove a local blob; never touches the parent. True if one was removed."""
+        return self._blobs.pop(str(name), None) is not None
+
+    def local_blobs(self) -> list[str]:
+        return list(self._blobs)
+
+    def blob_names(self) -> list[str]:
+        """Local names, then ancestors' (Caffe2's ``Blobs()``)."""
+        names = dict.fromkeys(self._blobs)
+        if self.parent is not None:
+            names.update(dict.fromkeys(self.parent.blob_names()))
+        return list(names)
+
+    @property
+    def blobs(self) -> "BlobsView":
+        """A live mapping name -> value over this workspace and its ancestors."""
+        return BlobsView(self)
+
+    # -- scopes and running -------------------------------------------------
+    def create_child(self) -> "Workspace":
+        """A child workspace: sees these blobs; its new blobs die with it."""
+        return Workspace(self)
+
+    def run(self, runnable) -> None:
+        """Run a Net once, or an ExecutionStep, or a Plan (steps in order)."""
+        from .plan_executor import run_runnable
+        run_runnable(self, runnable)
+
+    def __repr__(self) -> str:
+        depth, ws = 0, self.parent
+        while ws is not None:
+            depth, ws = depth + 1, ws.parent
+        return f"<Workspace depth={depth}: {len(self._blobs)} local blobs>"
+
+
+class BlobsView(MutableMapping):
+    """``ws.blobs``: read, feed and delete blobs with workspace rules."""
+
+    def __init__(self, ws: Workspace):
+        self._ws = ws
+
+    def __getitem__(self, name):
+        value = self._ws.lookup(str(name))
+        if value is UNSET:
+            raise NotFoundError(f"Can't find blob {str(name)!r}")
+        return value
+
+    def __setitem__(self, name, value) -> None:
+        self._ws.feed_blob(name, value)
+
+    def __delitem__(self, name) -> None:
+        if not self._ws.remove_blob(name):
+            raise NotFoundError(f"blob {str(name)!r} is not local to this workspace")
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._ws.blob_names() if self._ws.lookup(n) is not UNSET)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, name) -> bool:
+        return self._ws.lookup(str(name)) is not UNSET

@@ -382,7 +382,7 @@ def _build_net(dec: _Decoder, doc):
     if doc["format"] != FORMAT:
         raise dec.fail("format", f"expected {FORMAT!r}, got {_describe(doc['format'])}")
     if doc["version"] != VERSION or isinstance(doc["version"], bool):
-        raise dec.fail("version", f"version {_describe(doc['version'])} is not supported; "
+        raise dec.fail("version", f"version {json.dumps(doc['version'])[:20]} is not supported; "
                                   f"this netjit reads version {VERSION}")
     name = dec.expect(doc["name"], str, "name", "a net name")
     if doc["constants"] is not None:

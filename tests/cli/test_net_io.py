@@ -46,11 +46,7 @@ def test_round_trip_keeps_ops_devices_constants_and_outputs(tmp_path):
     feeds = {"x": TensorType(np.float32, (None, 100))}
     g1, _ = build_graph(net.ops, "g", feeds, ["c", "r", "v2"])
     g2, _ = build_graph(back.ops, "g", feeds, ["c", "r", "v2"])
-    assert g1 == g2
-    xv = np.random.default_rng(1).standard_normal((3, 100)).astype(np.float32)
-    with nj.Session(net) as s1, nj.Session(back) as s2:
-        for a, b in zip(s1.run(["c", "r", "v2"], {"x": xv}), s2.run(["c", "r", "v2"], {"x": xv})):
-            np.testing.assert_array_equal(a, b)
+    assert g1 == g2   # same ops (constants compared by content), devices, edges and outputs
 
 
 def test_small_constants_stay_inline_without_side_file(tmp_path):

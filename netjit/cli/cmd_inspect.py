@@ -1,0 +1,107 @@
+"""``netjit inspect`` (a net's IR at any stage, in any format) and ``netjit passes``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from netjit.config import SessionConfig
+from netjit.errors import InvalidArgumentError, UnimplementedError
+
+from .console import Out
+from .inputs import load_net, signature
+from .render import FORMATS, render
+from .stages import STAGES, compile_stages, graph_after_pass, passes_api
+
+
+def add_signature_args(p) -> None:
+    """--feed/--fetch/--opt-level/--disable, shared by the commands that compile a net."""
+    p.add_argument("--feed", action="append", default=[], metavar="BLOB[=FILE.npy]",
+                   help="a fed blob (repeatable); default: every placeholder")
+    p.add_argument("--fetch", action="append", default=[], metavar="BLOB",
+                   help="a fetched blob (repeatable); default: the net's outputs")
+    p.add_argument("--opt-level", type=int, default=2, choices=range(4), help="optimisation level (default 2)")
+    p.add_argument("--disable", action="append", default=[], metavar="PASS", help="disable a pass (repeatable)")
+
+
+def config_of(args, **extra) -> SessionConfig:
+    return SessionConfig(opt_level=args.opt_level, disabled_passes=tuple(args.disable), **extra)
+
+
+def graph_for(args):
+    """The graph ``inspect`` shows, per --stage / --after / --partition."""
+    net = load_net(args.net)
+    sig = signature(net, args.feed, args.fetch)
+    config = config_of(args)
+    if args.after:
+        return graph_after_pass(net, sig, args.after, config)
+    stage = "partitioned" if args.partition is not None else args.stage
+    compiled = compile_stages(net, sig, stage, config, do_prune=not args.no_prune)
+    if args.partition is None:
+        return compiled.stages[stage]
+    if not 0 <= args.partition < len(compiled.partitions):
+        raise InvalidArgumentError(f"--partition {args.partition}: net {net.name!r} has "
+                                   f"{len(compiled.partitions)} partitions (0..{len(compiled.partitions) - 1})")
+    return compiled.partitions[args.partition]
+
+
+def run_inspect(args, out: Out) -> int:
+    graph = graph_for(args)
+    text = render(graph, args.format)
+    if args.output:
+        Path(args.output).write_text(text if text.endswith("\n") else text + "\n")
+        out.line(f"wrote {args.format} of graph {graph.name!r} ({len(graph)} nodes) to {args.output}")
+    elif args.format == "text":
+        out.ir(text)
+    else:
+        out.line(text.rstrip("\n"))
+    return 0
+
+
+def add_inspect(sub) -> None:
+    p = sub.add_parser("inspect", help="show a net's IR at any compile stage (text, json, dot, svg, html)",
+                       description="Show the IR of NET after lowering, after optimisation (or after one "
+                                   "pass), after placement or per partition.",
+                       epilog="example: netjit inspect demo.json --stage optimized --format svg -o demo.svg")
+    p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    p.add_argument("--stage", choices=STAGES, default="lowered", help="compile stage to show (default lowered)")
+    p.add_argument("--after", metavar="PASS", help="show the IR right after the first application of PASS")
+    p.add_argument("--partition", type=int, metavar="N", help="show partition N (implies --stage partitioned)")
+    p.add_argument("--no-prune", action="store_true", help="keep nodes the fetches do not need")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    add_signature_args(p)
+    p.set_defaults(run=run_inspect)
+
+
+def pass_rows() -> list[dict]:
+    """Every registered pass, by phase and run order."""
+    passes = passes_api()
+    if passes is None or not hasattr(passes, "list_passes"):
+        raise UnimplementedError("the pass registry (netjit.passes.list_passes) has not landed yet; "
+                                 "today the optimiser only prunes to the fetches")
+    return [{"phase": r.phase.name, "order": r.order, "name": r.name, "opt_level": r.opt_level,
+             "origin": r.origin, "required": r.required, "doc": r.doc} for r in passes.list_passes()]
+
+
+def run_passes(args, out: Out) -> int:
+    rows = pass_rows()
+    if args.format == "json":
+        out.line(json.dumps(rows, indent=1))
+        return 0
+    by_phase: dict = {}
+    for r in rows:
+        by_phase.setdefault(r["phase"], []).append(r)
+    for phase, items in by_phase.items():
+        out.table(["#", "pass", "runs at", "origin", "what it does"],
+                  [(r["order"] + 1, r["name"], "always" if r["required"] else f"-O{r['opt_level']} and up",
+                    r["origin"], r["doc"]) for r in items], title=phase)
+    return 0
+
+
+def add_passes(sub) -> None:
+    p = sub.add_parser("passes", help="list every registered pass by phase and order",
+                       description="List the registered passes (built-in and plugins) in the order each "
+                                   "phase runs them, with the lowest opt level that runs each.",
+                       epilog="example: netjit passes --format json")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=run_passes)

@@ -1,0 +1,205 @@
+"""The real ``netjit`` console script, run in subprocesses, for every subcommand.
+
+Stages that other parts of netjit provide (pass manager, placement, traces)
+are checked either way they can be: real output when the API is there, a
+clean one-line "not available" error when it is not.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netjit.cli.demo import build_demo_net, numpy_eager
+from netjit.cli.main import main
+
+SCRIPT = Path(sys.executable).parent / "netjit"
+HAVE_DOT = shutil.which("dot") is not None
+
+
+def netjit(*args, cwd, path=None, check=True):
+    """Run the console script; returns (returncode, stdout, stderr)."""
+    env = dict(os.environ)
+    env.pop("COLUMNS", None)
+    if path is not None:
+        env["PATH"] = path
+    proc = subprocess.run([str(SCRIPT), *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "\x1b[" not in proc.stdout, "escape codes in piped output"
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def clean_error(rc, err, *words):
+    assert rc == 1
+    assert err.startswith("netjit ") and "error:" in err
+    for w in words:
+        assert w in err, err
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    build_demo_net().save(d / "demo.json")
+    np.save(d / "x.npy", np.random.default_rng(0).standard_normal((4, 784)).astype(np.float32))
+    return d
+
+
+def ir_lines(text):
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("graph demo") and lines[-1] == "}"
+    return lines[1:-1]
+
+
+def test_script_is_installed_and_help_lists_every_command(work):
+    _, out, _ = netjit("--help", cwd=work)
+    for cmd in ("demo", "inspect", "passes", "compile", "run", "bisect", "diff"):
+        assert cmd in out
+
+
+@pytest.mark.parametrize("cmd", ["demo", "inspect", "passes", "compile", "run", "bisect", "diff"])
+def test_every_command_has_help_with_an_example(cmd, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([cmd, "--help"])
+    assert exit_.value.code == 0
+    assert "example: netjit " + cmd in capsys.readouterr().out
+
+
+def test_inspect_text_json_dot(work):
+    _, text, _ = netjit("inspect", "demo.json", cwd=work)
+    body = ir_lines(text)
+    assert len(body) == 18 and body[-1] == "  return %y"
+    assert any(line.startswith("  %logits:f32[?,10] = MatMul(%h, %w2)") for line in body)
+    _, doc, _ = netjit("inspect", "demo.json", "--format", "json", "--fetch", "h", cwd=work)
+    doc = json.loads(doc)
+    assert doc["format"] == "netjit-ir" and len(doc["nodes"]) == 6   # pruned to h: x w1 b1 MatMul Add Relu
+    _, dot, _ = netjit("inspect", "demo.json", "--format", "dot", cwd=work)
+    assert dot.startswith('digraph "demo" {') and dot.rstrip().endswith("}")
+    assert dot.count("{") == dot.count("}")
+    if HAVE_DOT:
+        check = subprocess.run(["dot", "-Tcanon"], input=dot, capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+
+
+def test_inspect_module_function_and_feed_prunes(work):
+    rc, text, _ = netjit("inspect", "netjit.cli.demo:build_demo_net", "--feed", "h", "--fetch", "y", cwd=work)
+    body = ir_lines(text)
+    assert body[0].startswith("  %h:f32[?,?] = Placeholder")
+    assert not any("MatMul(%x" in line for line in body)
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz `dot` is not installed here (the absent case is tested below)")
+def test_inspect_svg_and_html_with_graphviz(work):
+    netjit("inspect", "demo.json", "--format", "svg", "-o", "demo.svg", cwd=work)
+    root = ET.parse(work / "demo.svg").getroot()
+    assert root.tag.endswith("svg") and "MatMul" in (work / "demo.svg").read_text()
+    _, page, _ = netjit("inspect", "demo.json", "--format", "html", cwd=work)
+    assert "<svg" in page and "<table>" in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_inspect_svg_and_html_without_graphviz(work):
+    rc, _, err = netjit("inspect", "demo.json", "--format", "svg", cwd=work, path="/nonexistent", check=False)
+    clean_error(rc, err, "Graphviz", "--format dot")
+    _, page, _ = netjit("inspect", "demo.json", "--format", "html", cwd=work, path="/nonexistent")
+    assert page.startswith("<!DOCTYPE html>") and "No picture" in page and "<svg" not in page
+    assert "http://" not in page and "https://" not in page
+    assert page.count("<tr>") == 1 + 17   # header + one row per node
+
+
+def test_stages_passes_and_after(work):
+    _, low, _ = netjit("inspect", "demo.json", "--stage", "lowered", cwd=work)
+    _, opt, _ = netjit("inspect", "demo.json", "--stage", "optimized", cwd=work)
+    assert len(ir_lines(opt)) < len(ir_lines(low))
+    rc, out, err = netjit("passes", "--format", "json", cwd=work, check=False)
+    if rc:
+        clean_error(rc, err, "not landed")
+        return
+    rows = json.loads(out)
+    assert {"prune", "fuse_elementwise"} <= {r["name"] for r in rows}
+    assert all(r["origin"] and r["phase"] for r in rows)
+    _, table, _ = netjit("passes", cwd=work)
+    assert rows[0]["phase"] in table and "fuse_elementwise" in table
+    _, after, _ = netjit("inspect", "demo.json", "--after", "fuse_elementwise", cwd=work)
+    assert "FusedElementwise(" in after
+    rc, _, err = netjit("inspect", "demo.json", "--after", "no_such_pass", cwd=work, check=False)
+    clean_error(rc, err, "no_such_pass")
+
+
+def test_placed_and_partitioned_stages(work):
+    rc, out, err = netjit("inspect", "demo.json", "--stage", "placed", cwd=work, check=False)
+    if rc:
+        clean_error(rc, err, "not available")
+    else:
+        assert all("@cpu:0" in line for line in ir_lines(out) if "=" in line)
+
+
+def test_compile_dumps_every_stage_and_diff_reads_them(work):
+    _, out, _ = netjit("compile", "demo.json", "--dump-dir", "dump", cwd=work)
+    assert "lowered" in out and "optimized" in out
+    summary = json.loads((work / "dump" / "summary.json").read_text())
+    assert summary["stages"]["lowered"]["nodes"] == 17
+    lowered, optimized = work / "dump" / "stage-0-lowered.txt", work / "dump" / "stage-1-optimized.txt"
+    assert lowered.read_text().startswith("graph demo")
+    assert len(list((work / "dump" / "passes").glob("*.txt"))) == len(summary["passes"])
+    _, diff, _ = netjit("diff", lowered, optimized, cwd=work)
+    lines = diff.splitlines()
+    assert lines[0].startswith("--- ") and lines[1].startswith("+++ ") and lines[2].startswith("@@")
+    assert any(line.startswith("-") and "Relu" in line for line in lines[2:])
+    _, same, _ = netjit("diff", lowered, lowered, cwd=work)
+    assert same.startswith("no differences")
+
+
+def test_diff_of_one_net_side_by_side(work):
+    _, out, _ = netjit("diff", "demo.json", "--side-by-side", cwd=work)
+    assert "lowered" in out.splitlines()[0] and "optimized" in out.splitlines()[0]
+    assert " | " in out
+
+
+def test_run_prints_saves_and_matches_numpy(work):
+    _, out, _ = netjit("run", "demo.json", "--feed", "x=x.npy", "--fetch", "y", "--out", "out", cwd=work)
+    assert "y: float32[4, 10]" in out and "40 values" in out
+    expect = numpy_eager(build_demo_net())(np.load(work / "x.npy"))
+    np.testing.assert_allclose(np.load(work / "out" / "y.npy"), expect, rtol=1e-4, atol=1e-6)
+    rc, out, err = netjit("run", "demo.json", "--feed", "x=x.npy", "--trace", "t.json", cwd=work, check=False)
+    if rc:
+        clean_error(rc, err, "--trace", "not landed")
+    else:
+        assert "traceEvents" in json.loads((work / "t.json").read_text())
+    rc, _, err = netjit("run", "demo.json", "--feed", "x=missing.npy", cwd=work, check=False)
+    clean_error(rc, err, "missing.npy")
+
+
+def test_bisect(work):
+    rc, out, err = netjit("bisect", "demo.json", "--feed", "x=x.npy", "--fetch", "y", cwd=work, check=False)
+    if rc:
+        clean_error(rc, err, "bisect")
+    else:
+        assert out.strip()
+
+
+def test_demo_shows_ir_before_after_and_speed(work):
+    _, out, _ = netjit("demo", "--save", "again.json", cwd=work)
+    for part in ("== IR as lowered ==", "== IR after optimisation ==", "NumPy eager per call", "vs NumPy"):
+        assert part in out
+    assert (work / "again.json").exists()
+
+
+@pytest.mark.parametrize("edit, where", [
+    (lambda t: t[: len(t) // 2], "line"),
+    (lambda t: t.replace('"version": 1', '"version": 99'), "version 99"),
+    (lambda t: t.replace('"shape": [784, 256]', '"shape": [78400000, 256000]'), "ops[1].attrs.value"),
+])
+def test_hostile_net_file_is_one_clean_line(work, edit, where):
+    (work / "bad.json").write_text(edit((work / "demo.json").read_text()))
+    (work / "bad.npz").write_bytes((work / "demo.npz").read_bytes())
+    rc, _, err = netjit("inspect", "bad.json", cwd=work, check=False)
+    clean_error(rc, err, "bad.json", where)
+    assert len(err.strip().splitlines()) == 1

@@ -1,13 +1,22 @@
 """The compile pipeline: lower, resolve fetches, optimise, place, partition, emit.
 
 Everything a session needs to turn (program, feeds, fetches, targets) into an
-executable goes through ``build_graph`` and ``compile_graph``; this is the one
-place the stages are composed.
+executable goes through this module; it is the one place the stages are
+composed. ``compile_signature`` runs them all for a direct session:
+
+    build_graph -> optimize (PRE_PLACEMENT) -> place -> POST_PLACEMENT
+    -> partition -> POST_PARTITIONING (per partition) -> split into segments
+    -> backend.compile (per segment)
+
+and records a timeline of every stage (``CompileTrace``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Optional, Sequence
 
 from netjit.errors import InvalidArgumentError, NotFoundError
 
@@ -15,7 +24,10 @@ from .ir import Graph
 from .lowering import Lowered, lower
 from .net import OpDef
 from .ops import TensorType
+from .partition import partition
+from .placement import Placer
 from .prune import prune
+from .segments import SegmentPlan, split
 
 
 @dataclass(frozen=True)
@@ -83,3 +95,93 @@ def optimize(graph: Graph, config=None, feeds: Sequence[str] = (), fetches: Sequ
 def compile_graph(graph: Graph, backend) -> object:
     """Emit an executable for an optimised graph."""
     return backend.compile(graph)
+
+
+@dataclass
+class TraceEvent:
+    """One timed stage of a compile (``start`` is ``time.perf_counter()`` seconds)."""
+
+    name: str
+    category: str
+    start: float
+    duration: float
+    thread: str = ""
+    args: dict = field(default_factory=dict)
+
+
+class CompileTrace:
+    """Collects the TraceEvents of one compile."""
+
+    def __init__(self):
+        self.events: list[TraceEvent] = []
+
+    @contextlib.contextmanager
+    def span(self, name: str, category: str, **args) -> Iterator[dict]:
+        """Time the body; the yielded dict becomes the event's args (fill it in)."""
+        t0 = time.perf_counter()
+        try:
+            yield args
+        finally:
+            self.events.append(TraceEvent(name, category, t0, time.perf_counter() - t0,
+                                          threading.current_thread().name, args))
+
+
+@dataclass
+class CompiledSignature:
+    """Everything compiling one signature produced, kept for metadata and dumps."""
+
+    graph: Graph                      # optimised and placed, before partitioning
+    partitions: dict[str, Graph]      # per device, with Send/Recv
+    plan: SegmentPlan
+    executables: list                 # one per segment of ``plan``
+    trace: CompileTrace
+
+
+def _phase_runner(config, feeds, fetches, targets):
+    """``run(graph, phase_name)`` running the pass phases, or None before netjit.passes exists."""
+    return None
+
+
+def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, TensorType],
+                      fetches: Sequence[str], targets: Sequence[str], config, placer: Placer,
+                      backend, by_feeds: bool = False) -> CompiledSignature:
+    """Compile one (feeds, fetches, targets) signature into per-segment executables.
+
+    ``placer`` carries the session's devices and variable pins across compiles;
+    ``by_feeds`` splits segments by the feeds they need (for partial runs).
+    """
+    trace = CompileTrace()
+    with trace.span("lower", "compile"):
+        graph, _ = build_graph(ops, name, feeds, fetches, targets)
+    run_phase = _phase_runner(config, feeds, fetches, targets)
+    with trace.span("PRE_PLACEMENT", "passes"):
+        graph = optimize(graph, config) if run_phase is None else _phase(graph, run_phase, "PRE_PLACEMENT")
+    with trace.span("placement", "compile", devices=list(placer.devices)):
+        placer.place(graph)
+    if run_phase is not None:
+        with trace.span("POST_PLACEMENT", "passes"):
+            run_phase(graph, "POST_PLACEMENT")
+            placer.place(graph)  # nodes a pass added
+    with trace.span("partition", "compile") as info:
+        parts = partition(graph)
+        info["partitions"] = len(parts.graphs)
+    if run_phase is not None:
+        for dev, part in parts.graphs.items():
+            with trace.span(f"POST_PARTITIONING {dev}", "passes"):
+                run_phase(part, "POST_PARTITIONING")
+    with trace.span("segments", "compile") as info:
+        plan = split(parts, by_feeds=by_feeds, name=name)
+        info["segments"] = len(plan.segments)
+    executables = []
+    for seg in plan.segments:
+        with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
+            exe = compile_graph(seg.graph, backend)
+            info["tier"] = getattr(exe, "tier", None)
+            info["cache_hit"] = getattr(exe, "cache_hit", None)
+        executables.append(exe)
+    return CompiledSignature(graph, parts.graphs, plan, executables, trace)
+
+
+def _phase(graph: Graph, run_phase, phase: str) -> Graph:
+    run_phase(graph, phase)
+    return graph

@@ -20,23 +20,23 @@ class ExecutorCache:
 
     def get(self, fast_key: Hashable, slow_key_fn: Callable[[], Hashable],
             build: Callable[[], object], bind: Callable[[object], object]):
-        """The binding for ``fast_key``.
+        """``(binding, built)`` for ``fast_key``; ``built`` is the new entry if this call compiled it.
 
         ``build()`` compiles the order-independent entry for the slow key
         (once); ``bind(entry)`` adapts it to the caller's order.
         """
         binding = self._fast.get(fast_key)
         if binding is not None:
-            return binding
+            return binding, None
         slow_key = slow_key_fn()
         with self._lock:
-            entry = self._slow.get(slow_key)
+            entry, built = self._slow.get(slow_key), None
             if entry is None:
-                entry = build()
+                entry = built = build()
                 self.compilations += 1
                 self._slow[slow_key] = entry
             binding = self._fast[fast_key] = bind(entry)
-            return binding
+            return binding, built
 
     def entries(self) -> list:
         with self._lock:

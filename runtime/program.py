@@ -9,9 +9,11 @@ from netjit.backends import get_backend
 from netjit.compiler.lowering import feed_type
 from netjit.compiler.net import OpDef
 from netjit.compiler.ops import TensorType, as_dtype
-from netjit.compiler.pipeline import build_graph, compile_graph, optimize
+from netjit.compiler.pipeline import compile_signature
+from netjit.compiler.placement import Placer
 from netjit.errors import InvalidArgumentError
 
+from .plan import build_plan
 from .step import CompiledEntry
 
 
@@ -35,13 +37,19 @@ def as_feed_value(blob: str, value, declared: Mapping[str, TensorType]) -> np.nd
 
 
 def compile_entry(ops: Sequence[OpDef], name: str, feed_types: Mapping[str, TensorType],
-                  fetches: Sequence[str], targets: Sequence[str], config) -> CompiledEntry:
-    """Build, optimise and compile one signature (names already sorted)."""
-    graph, _ = build_graph(ops, name, feed_types, fetches, targets)
-    graph = optimize(graph, config)
+                  fetches: Sequence[str], targets: Sequence[str], config, placer: Placer,
+                  partial: bool = False) -> CompiledEntry:
+    """Build, optimise, place, partition and compile one signature (names already sorted)."""
+    feeds = sorted(feed_types)
+    ordered = {f: feed_types[f] for f in feeds}
     backend = get_backend(getattr(config, "backend", "reference"))
-    executable = compile_graph(graph, backend)
-    return CompiledEntry(executable, graph, tuple(sorted(feed_types)), tuple(fetches))
+    compiled = compile_signature(ops, name, ordered, fetches, targets, config, placer, backend,
+                                 by_feeds=partial)
+    g = compiled.graph
+    declared = {g.name_of_input(n): g.type((n, 0)) for n in g.inputs}
+    types = tuple(declared.get(f, ordered[f]) for f in feeds)
+    plan = build_plan(compiled, feeds, types, fetches)
+    return CompiledEntry(plan, compiled, tuple(feeds), tuple(fetches))
 
 
 def signature_types(feed_names: Sequence[str], values: Sequence[np.ndarray]) -> dict[str, TensorType]:

@@ -1,53 +1,78 @@
 """The direct session (TensorFlow style): feeds in, fetches out, executables cached.
 
-A Session owns a program (the ops of the nets it was given), a variable
-store and an executor cache; it delegates compiling to the pipeline and
-running to compiled steps.
+A Session owns a program (the ops of the nets it was given), the devices and
+variable pins, a variable store, an executor cache, an executor (the inter-op
+pool) and the open partial runs; it delegates compiling to the pipeline,
+binding to compiled steps and running to the executor.
+
+A cached run of a single-segment signature takes the direct path: the feed
+checks are precomputed, the executable runs on the caller's thread, and no
+thread is woken. Everything else (several segments, host ops, a deadline,
+tracing) goes through the executor's pool.
 """
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Optional, Sequence
 
-from netjit.compiler.net import Net, OpDef
-from netjit.config import SessionConfig
-from netjit.errors import FailedPreconditionError, InvalidArgumentError
+from netjit.compiler.placement import Placer, local_devices
+from netjit.config import RunOptions, SessionConfig
+from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgumentError
 
+from .executor import Executor
 from .executor_cache import ExecutorCache
-from .fetch import flatten_fetches
+from .partial_run import PartialRun, PartialRunHandle, PartialRuns, partial_run
 from .program import as_feed_value, compile_entry, declared_placeholders, signature_types
-from .step import CompiledStep
+from .rendezvous import Rendezvous
+from .signature import RunSignature, blob_names, freeze, program_ops
+from .step import CompiledStep, deadline_of
 from .variables import VariableStore
 
-
-def _names(blobs) -> list[str]:
-    if blobs is None:
-        return []
-    if isinstance(blobs, str):
-        return [str(blobs)]
-    return [str(b) for b in blobs]
+_MAX_SIGNATURES = 4096
 
 
 class Session:
-    """Runs fetches of a net with feeds, compiling each signature once."""
+    """Runs fetches of a net with feeds, compiling each signature once.
 
-    def __init__(self, net: Optional[Net] = None, config: Optional[SessionConfig] = None):
+    Parameters
+    ----------
+    net_or_graph : Net or Graph, optional
+        The program; more can be added with ``extend``.
+    config : SessionConfig, optional
+        Devices (``device_count={"cpu": N}``), backend, timeouts, passes.
+    """
+
+    def __init__(self, net_or_graph=None, config: Optional[SessionConfig] = None):
         self.config = config or SessionConfig()
+        self._devices = local_devices(self.config.device_count)
+        self._placer = Placer([d.name for d in self._devices],
+                              allow_soft_placement=self.config.allow_soft_placement)
         self.name = "session"
-        self._ops: list[OpDef] = []
+        self._ops: list = []
         self._placeholders: dict = {}
         self._variables = VariableStore()
         self._cache = ExecutorCache()
+        self._executor = Executor(self.config.inter_op_threads, len(self._devices))
+        self._partial = PartialRuns()
+        self._partial.executor = self._executor
+        self._signatures: dict = {}
+        self._timeout = self.config.operation_timeout_s
         self._closed = False
         self._lock = threading.Lock()
-        if net is not None:
-            self.extend(net)
+        if net_or_graph is not None:
+            self.extend(net_or_graph)
 
     # -- lifecycle --------------------------------------------------------
     def close(self) -> None:
-        """Close the session; every later call raises FailedPreconditionError."""
+        """Close the session: in-flight runs raise CancelledError, later calls FailedPreconditionError."""
+        if self._closed:
+            return
         self._closed = True
+        self._partial.close()
+        self._executor.close()
         self._cache.clear()
+        self._signatures.clear()
 
     def __enter__(self) -> "Session":
         self._check_open()
@@ -61,27 +86,35 @@ class Session:
             raise FailedPreconditionError("Attempted to use a closed Session.")
 
     # -- graph ------------------------------------------------------------
-    def extend(self, net: Net) -> None:
-        """Add the ops of ``net``; a blob already written by the session's program may not be rewritten."""
+    def extend(self, net_or_graph) -> None:
+        """Add the ops of a Net (or IR Graph); a blob the session's program writes may not be rewritten.
+
+        Nothing compiled is invalidated: new ops only write new blobs and come
+        after the existing ones, so no cached signature's result can change.
+        """
         self._check_open()
-        if not isinstance(net, Net):
-            raise InvalidArgumentError(f"extend expects a Net, got {type(net).__name__}")
+        name, ops = program_ops(net_or_graph)
         with self._lock:
             if self._ops:
                 written = {b for d in self._ops for b in d.outputs}
-                clash = sorted({b for d in net.ops for b in d.outputs} & written)
+                clash = sorted({b for d in ops for b in d.outputs} & written)
                 if clash:
-                    raise InvalidArgumentError(f"cannot extend session with net {net.name!r}: it writes "
+                    raise InvalidArgumentError(f"cannot extend session with net {name!r}: it writes "
                                                f"blobs the session's graph already has: {clash}")
             else:
-                self.name = net.name
-            self._ops = self._ops + list(net.ops)
+                self.name = name
+            self._ops = self._ops + ops
             self._placeholders = declared_placeholders(self._ops)
 
     def reset(self, containers: Optional[Sequence[str]] = None) -> None:
         """Clear variables (all, or those in ``containers``); they must be re-assigned before use."""
         self._check_open()
         self._variables.reset(containers)
+
+    def list_devices(self) -> list:
+        """The local devices (``Device(kind, index)``, ``.name`` like ``"cpu:0"``)."""
+        self._check_open()
+        return list(self._devices)
 
     def executor_cache_size(self) -> int:
         """How many signatures have been compiled."""
@@ -93,63 +126,151 @@ class Session:
 
     # -- running ----------------------------------------------------------
     def run(self, fetches: Any, feed_dict: Optional[dict] = None, targets=None,
-            options=None, run_metadata=None) -> Any:
-        """Compute ``fetches`` (a blob or nested list/tuple/dict of blobs) given ``feed_dict``."""
-        self._check_open()
-        if not self._ops:
-            raise InvalidArgumentError("Session was not created with a graph before run()!")
-        fetch_names, rebuild = flatten_fetches(fetches)
-        feed_names, values = self._feeds(feed_dict)
-        target_names = _names(targets)
-        if not fetch_names and not target_names:
-            raise InvalidArgumentError("Must specify at least one target to fetch or execute.")
-        step = self._step(feed_names, values, fetch_names, target_names)
-        return rebuild(step(values, self._variables))
+            options: Optional[RunOptions] = None, run_metadata=None) -> Any:
+        """Compute ``fetches`` (a blob or nested list/tuple/dict of blobs) given ``feed_dict``.
+
+        ``targets`` run without being returned; ``options`` carry a timeout and a
+        trace level; ``run_metadata`` (an ``nj.RunMetadata``) is filled in.
+        """
+        if self._closed:
+            self._check_open()
+        sig = self._signature(fetches, feed_dict, targets)
+        values = list(feed_dict.values()) if feed_dict else []
+        step, built = sig.step, None
+        if step is None or not step.accepts(values):
+            values, step, built = self._bind(sig, values)
+        if options is None and run_metadata is None and step.direct and self._timeout is None:
+            outs = step.run_direct(values, self._variables)
+            if self._closed:
+                raise CancelledError("Run call was cancelled")
+            return sig.rebuild(outs)
+        return sig.rebuild(self._run_pooled(step, values, options, run_metadata, built))
 
     def make_callable(self, fetches: Any, feeds: Sequence = ()):
-        """A callable ``f(*feed_values)`` running this signature without a cache lookup."""
+        """A callable ``f(*feed_values)`` running this signature without a signature lookup.
+
+        Two callables of one signature share one compiled executable.
+        """
         self._check_open()
-        fetch_names, rebuild = flatten_fetches(fetches)
-        feed_names = _names(feeds)
-        bound: dict = {}
+        sig = RunSignature(fetches, blob_names(feeds))
+        rebuild, state, session = sig.rebuild, self._variables, self
 
         def call(*values):
-            if self._closed:
-                self._check_open()
-            arrays = [as_feed_value(n, v, self._placeholders) for n, v in zip(feed_names, values)]
-            if len(arrays) != len(feed_names):
-                raise InvalidArgumentError(f"expected {len(feed_names)} feed values {feed_names}, got {len(values)}")
-            key = tuple((a.dtype, a.ndim) for a in arrays)
-            step = bound.get(key)
-            if step is None:
-                step = bound[key] = self._step(feed_names, arrays, fetch_names, [])
-            return rebuild(step(arrays, self._variables))
+            if session._closed:
+                session._check_open()
+            step = sig.step
+            if step is None or not step.accepts(values):
+                values, step, _ = session._bind(sig, list(values))
+            if step.direct and session._timeout is None:
+                return rebuild(step.run_direct(values, state))
+            return rebuild(session._run_pooled(step, values, None, None, None))
+        call.signature = sig
         return call
 
-    def _feeds(self, feed_dict):
-        if not feed_dict:
-            return [], []
-        names, values = [], []
-        for k, v in feed_dict.items():
-            name = str(k)
-            if name in names:
-                raise InvalidArgumentError(f"blob {name!r} fed more than once")
-            names.append(name)
-            values.append(as_feed_value(name, v, self._placeholders))
-        return names, values
+    def _signature(self, fetches, feed_dict, targets) -> RunSignature:
+        key = (freeze(fetches), tuple(feed_dict) if feed_dict else (), freeze(targets))
+        sig = self._signatures.get(key)
+        if sig is None:
+            sig = RunSignature(fetches, feed_dict or (), targets)
+            if key[0] is not None and (targets is None or key[2] is not None):
+                if len(self._signatures) > _MAX_SIGNATURES:
+                    self._signatures.clear()
+                self._signatures[key] = sig
+        return sig
 
-    def _step(self, feed_names, values, fetch_names, target_names) -> CompiledStep:
+    def _bind(self, sig: RunSignature, values: list):
+        """Convert feed values, find (or compile) the step for their types, check them."""
+        if not self._ops:
+            raise InvalidArgumentError("Session was not created with a graph before run()!")
+        if len(values) != len(sig.feed_names):
+            raise InvalidArgumentError(f"expected {len(sig.feed_names)} feed values {sig.feed_names}, "
+                                       f"got {len(values)}")
+        arrays = [as_feed_value(n, v, self._placeholders) for n, v in zip(sig.feed_names, values)]
+        step, built = self._step(sig.feed_names, arrays, sig.fetch_names, sig.target_names)
+        step.check(arrays)
+        sig.step = step
+        return arrays, step, built
+
+    def _run_pooled(self, step: CompiledStep, values, options, run_metadata, built) -> list:
+        timeout = self._timeout
+        if options is not None and options.timeout_s is not None:
+            timeout = options.timeout_s
+        trace = run_metadata is not None and options is not None and options.trace_level > RunOptions.NO_TRACE
+        stats = [] if trace else None
+        t0 = time.perf_counter()
+        outs = step.run(values, self._variables, self._executor, deadline_of(timeout), stats)
+        if run_metadata is not None:
+            run_metadata.fill(stats or [], step.entry.partitions, t0, time.perf_counter() - t0,
+                              built.compiled.trace if built is not None else None)
+        return outs
+
+    def _step(self, feed_names, values, fetch_names, target_names, partial: bool = False):
         types_key = tuple((v.dtype, v.ndim) for v in values)
-        fast = (tuple(feed_names), tuple(fetch_names), tuple(target_names), types_key)
+        fast = (tuple(feed_names), tuple(fetch_names), tuple(target_names), types_key, partial)
 
         def slow():
             order = sorted(range(len(feed_names)), key=lambda i: feed_names[i])
             return (tuple(feed_names[i] for i in order), tuple(sorted(fetch_names)),
-                    tuple(sorted(target_names)), tuple(types_key[i] for i in order))
+                    tuple(sorted(target_names)), tuple(types_key[i] for i in order), partial)
 
         def build():
             feed_types = signature_types(feed_names, values)
             return compile_entry(self._ops, self.name, feed_types, sorted(fetch_names),
-                                 sorted(set(target_names)), self.config)
+                                 sorted(set(target_names)), self.config, self._placer, partial)
 
         return self._cache.get(fast, slow, build, lambda e: CompiledStep(e, feed_names, fetch_names))
+
+    # -- partial runs -----------------------------------------------------
+    def partial_run_setup(self, fetches: Any, feeds=None, targets=None,
+                          timeout_s: Optional[float] = None) -> PartialRunHandle:
+        """Start a partial run that will be fed ``feeds`` and fetch ``fetches`` over several calls.
+
+        ``timeout_s`` releases the run if it has not finished by then.
+        """
+        self._check_open()
+        if not self._ops:
+            raise InvalidArgumentError("Session was not created with a graph before run()!")
+        sig = RunSignature(fetches, blob_names(feeds), targets)
+        types = partial_feed_types(self, sig.feed_names)
+        examples = [_example(t) for t in types]
+        step, _ = self._step(sig.feed_names, examples, sig.fetch_names, sig.target_names, partial=True)
+        timeout = timeout_s if timeout_s is not None else self._timeout
+        expires = deadline_of(timeout)
+        rdv = Rendezvous(step.plan, expires, partial=True)
+        return self._partial.open(PartialRun(step, sig, rdv, expires), self._executor, self._variables)
+
+    def partial_run(self, handle, fetches: Any, feed_dict: Optional[dict] = None) -> Any:
+        """Feed some of the setup's feeds and fetch some of its fetches."""
+        self._check_open()
+        return partial_run(self._partial, handle, fetches, feed_dict,
+                           lambda n, v: as_feed_value(n, v, self._placeholders),
+                           self._executor, self._variables)
+
+
+def partial_feed_types(session: Session, feed_names):
+    """The types partial-run feeds compile for: placeholders' declared types, else the blob's."""
+    from netjit.compiler.lowering import feed_type, lower
+    from netjit.compiler.pipeline import known_blobs
+    from netjit.errors import NotFoundError
+    lowered, known = None, known_blobs(session._ops)
+    types = []
+    for f in feed_names:
+        if f not in known:
+            raise NotFoundError(f"cannot feed {f!r}: no blob of that name in net {session.name!r}")
+        t = session._placeholders.get(f)
+        if t is None:
+            if lowered is None:
+                lowered = lower(session._ops, session.name,
+                                {p: session._placeholders[p] for p in feed_names if p in session._placeholders})
+            if f not in lowered.blobs:
+                raise InvalidArgumentError(f"cannot feed {f!r} in a partial run: its type is unknown "
+                                           "before it is fed (feed a placeholder instead)")
+            t = feed_type(lowered.graph.type(lowered.blobs[f]))
+        types.append(t)
+    return types
+
+
+def _example(t):
+    """An empty array standing for a value of type ``t`` (only dtype and rank are read)."""
+    import numpy as np
+    return np.empty((0,) * (len(t.shape) if t.shape is not None else 0), dtype=t.dtype)

@@ -1,14 +1,25 @@
-"""Compiled steps: an executable built for sorted names, bound to a caller's order."""
+"""Compiled steps: a Plan built for sorted names, bound to a caller's order.
+
+``CompiledEntry`` is what the executor cache keeps per signature (order
+independent). ``CompiledStep`` adapts it to one caller's feed and fetch order
+with everything precomputed: the feed checks, which caller value each input
+of a single-segment plan is, and where each fetch comes from, so a call does
+no lookups and builds no dicts.
+"""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
+
+from .plan import Plan
+from .rendezvous import Rendezvous
 
 
 def check_feed(blob: str, expected: TensorType, value: np.ndarray) -> None:
@@ -21,39 +32,104 @@ def check_feed(blob: str, expected: TensorType, value: np.ndarray) -> None:
                                    f"which has shape {expected}")
 
 
-@dataclass
+@dataclass(eq=False)
 class CompiledEntry:
     """What the executor cache keeps per signature (order independent)."""
 
-    executable: object
-    graph: Graph
-    feeds: tuple[str, ...]      # sorted
-    fetches: tuple[str, ...]    # sorted, may repeat
+    plan: Plan
+    compiled: object              # pipeline.CompiledSignature: graphs and the compile trace
+    feeds: tuple[str, ...]        # sorted
+    fetches: tuple[str, ...]      # sorted, may repeat
+
+    @property
+    def graph(self) -> Graph:
+        return self.compiled.graph
+
+    @property
+    def partitions(self) -> dict:
+        return self.compiled.partitions
 
 
 class CompiledStep:
-    """Runs a CompiledEntry for feeds and fetches in the caller's order."""
+    """Runs a CompiledEntry with feeds and fetches in the caller's order."""
 
-    __slots__ = ("entry", "executable", "order", "checks", "out_order", "identity_in", "identity_out")
+    __slots__ = ("entry", "plan", "feed_names", "feed_order", "checks", "fetch_slots",
+                 "direct", "exe", "args", "pick")
 
     def __init__(self, entry: CompiledEntry, feed_names: Sequence[str], fetch_names: Sequence[str]):
         self.entry = entry
-        self.executable = entry.executable
+        plan = self.plan = entry.plan
+        self.feed_names = tuple(feed_names)
         position = {name: i for i, name in enumerate(feed_names)}
-        self.order = tuple(position[name] for name in self.executable.input_names)
-        graph = entry.graph
-        self.checks = tuple((name, graph.type((n, 0))) for name, n in
-                            zip(self.executable.input_names, graph.inputs))
-        sorted_pos = {}
+        #: caller index of each sorted feed (= slot)
+        self.feed_order = tuple(position[f] for f in plan.feeds)
+        caller_types = {f: t for f, t in zip(plan.feeds, plan.feed_types)}
+        self.checks = tuple((f, caller_types[f], caller_types[f].dtype,
+                             None if caller_types[f].shape is None else len(caller_types[f].shape),
+                             tuple((a, d) for a, d in enumerate(caller_types[f].shape or ()) if d is not None))
+                            for f in feed_names)
+        sorted_pos: dict = {}
         for i, name in enumerate(entry.fetches):
             sorted_pos.setdefault(name, i)
-        self.out_order = tuple(sorted_pos[name] for name in fetch_names)
-        self.identity_in = self.order == tuple(range(len(feed_names)))
-        self.identity_out = self.out_order == tuple(range(len(entry.fetches)))
+        self.fetch_slots = tuple(plan.fetch_slots[sorted_pos[name]] for name in fetch_names)
+        self.direct = plan.direct
+        self.exe = self.args = self.pick = None
+        if self.direct:
+            self._bind_direct()
 
-    def __call__(self, values: Sequence[np.ndarray], state) -> list:
-        inputs = values if self.identity_in else [values[i] for i in self.order]
-        for (name, t), v in zip(self.checks, inputs):
+    def _bind_direct(self) -> None:
+        seg = self.plan.segments[0]
+        self.exe = seg.executable
+        args = tuple(self.feed_order[s] for s in seg.in_slots)
+        self.args = None if args == tuple(range(len(self.feed_names))) else args
+        out_index = {s: k for k, slots in enumerate(seg.out_slots) for s in slots}
+        pick = tuple(out_index[s] if s in out_index else ~self.feed_order[s] for s in self.fetch_slots)
+        self.pick = None if pick == tuple(range(len(seg.out_slots))) else pick
+
+    def accepts(self, values: Sequence) -> bool:
+        """True if every value is an ndarray of the compiled dtype, rank and static dims."""
+        if len(values) != len(self.checks):
+            return False
+        for v, (_, _, dtype, ndim, dims) in zip(values, self.checks):
+            if type(v) is not np.ndarray or v.dtype is not dtype or (ndim is not None and v.ndim != ndim):
+                return False
+            shape = v.shape
+            for a, d in dims:
+                if shape[a] != d:
+                    return False
+        return True
+
+    def check(self, values: Sequence[np.ndarray]) -> None:
+        """Raise the error a user should see for values ``accepts`` refused."""
+        if len(values) != len(self.checks):
+            raise InvalidArgumentError(f"expected {len(self.checks)} feed values {list(self.feed_names)}, "
+                                       f"got {len(values)}")
+        for v, (name, t, *_rest) in zip(values, self.checks):
             check_feed(name, t, v)
-        outs = self.executable(inputs, state)
-        return outs if self.identity_out else [outs[i] for i in self.out_order]
+
+    def run_direct(self, values: Sequence[np.ndarray], state) -> list:
+        """The single-segment path: call the executable on this thread."""
+        args = values if self.args is None else [values[i] for i in self.args]
+        outs = self.exe(args, state)
+        pick = self.pick
+        if pick is None:
+            return outs
+        return [outs[i] if i >= 0 else values[~i] for i in pick]
+
+    def run(self, values: Sequence[np.ndarray], state, executor, deadline: Optional[float] = None,
+            stats: Optional[list] = None) -> list:
+        """Run on the executor's pool and wait (bounded by ``deadline``, monotonic seconds)."""
+        rdv = Rendezvous(self.plan, deadline, stats)
+        for slot, i in enumerate(self.feed_order):
+            rdv.slots[slot] = values[i]
+        executor.start(rdv, state, rdv.ready())
+        try:
+            rdv.wait(rdv.all_done)
+        finally:
+            executor.finish(rdv)
+        return [rdv.slots[s] for s in self.fetch_slots]
+
+
+def deadline_of(timeout_s: Optional[float]) -> Optional[float]:
+    """A monotonic deadline ``timeout_s`` from now (None: no deadline)."""
+    return None if timeout_s is None else time.monotonic() + timeout_s

@@ -9,7 +9,7 @@ from .base import (OP_REGISTRY, ConstValue, InferError, Op, OpKind, Sample,
                    format_attr, register_op)
 from .types import (DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, TensorType,
                     as_dtype, broadcast_shapes, dtype_name, promote)
-from . import elementwise, reduction, contraction, shape, source, state, host, fused  # noqa: F401  (registers)
+from . import elementwise, reduction, contraction, shape, source, state, host, fused, comm  # noqa: F401  (registers)
 from .elementwise import *  # noqa: F401,F403
 from .reduction import ReduceSum, ReduceMean, ReduceMax, ReduceMin, Softmax, Reduce  # noqa: F401
 from .contraction import MatMul, FC  # noqa: F401
@@ -18,6 +18,7 @@ from .source import Placeholder, Const  # noqa: F401
 from .state import Variable, Assign, AssignAdd, StatefulOp, StateStore  # noqa: F401
 from .host import Print  # noqa: F401
 from .fused import FusedElementwise  # noqa: F401
+from .comm import CONTROL_TOKEN, Recv, Send  # noqa: F401
 
 
 def get_op(name: str) -> type[Op]:

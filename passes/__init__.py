@@ -17,7 +17,7 @@ from .context import AnalysisCache, Application, PassContext, make_context
 from .instruments import (DumpInstrument, PassInstrument, TimingInstrument,
                           VerifyInstrument)
 from .listing import PassRecord, list_passes
-from .manager import PassManager, run_phase, select
+from .manager import PassManager, run_pass, run_phase, select
 from .options import PassOptions
 from .phase import Phase
 from .plugins import ensure_plugins, plugin_errors
@@ -28,7 +28,7 @@ from . import prune, fold_constants, simplify, cse, dce, fuse_elementwise  # noq
 from .bisection import BisectResult, bisect, outputs_differ  # noqa: E402
 
 __all__ = ["register_pass", "Phase", "PassContext", "PassOptions", "make_context",
-           "PassManager", "run_phase", "select", "list_passes", "PassRecord", "PassInfo",
+           "PassManager", "run_phase", "run_pass", "select", "list_passes", "PassRecord", "PassInfo",
            "PassInstrument", "TimingInstrument", "VerifyInstrument", "DumpInstrument",
            "Application", "AnalysisCache", "plugin_errors", "ensure_plugins", "bisect",
            "BisectResult", "outputs_differ", "REGISTRY"]

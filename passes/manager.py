@@ -111,3 +111,20 @@ class PassManager:
 def run_phase(graph, phase, ctx: PassContext) -> bool:
     """Run one phase of passes over ``graph`` in place; True if it changed."""
     return PassManager(ctx).run_phase(graph, phase)
+
+
+def run_pass(graph, name: str, ctx: PassContext = None) -> bool:
+    """Apply the one pass ``name`` (with the context's instruments); True if it changed.
+
+    For pass tests and tools: no selection, no ordering, no fixed point.
+    """
+    from .context import make_context
+    ctx = ctx if ctx is not None else make_context()
+    ensure_plugins()
+    info = REGISTRY.get(name)
+    for inst in ctx.instruments:
+        inst.enter_phase(graph, info.phase, ctx)
+    changed = PassManager(ctx)._apply(graph, info, info.phase, 1)
+    for inst in ctx.instruments:
+        inst.exit_phase(graph, info.phase, ctx)
+    return changed

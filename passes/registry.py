@@ -10,8 +10,9 @@ order itself against another plugin that is not installed).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import networkx as nx
 
@@ -73,6 +74,15 @@ class PassRegistry:
             del self.passes[info.name]
             raise PassError(f"registering pass {info.name!r}: {exc}") from None
         return info
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator["PassRegistry"]:
+        """Registrations made inside are forgotten on exit (for tests and experiments)."""
+        saved = dict(self.passes)
+        try:
+            yield self
+        finally:
+            self.passes = saved
 
     def remove_origin(self, origin: str) -> None:
         """Forget every pass registered by ``origin`` (a plugin being reloaded)."""

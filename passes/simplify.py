@@ -55,6 +55,14 @@ def double_negation(graph, n, ctx):
     return None
 
 
+def identity_transpose(graph, n, ctx):
+    """Transpose(x, perm) -> x when perm is (0, 1, ..., r-1)."""
+    op = graph.op(n)
+    if isinstance(op, Transpose) and op.perm is not None and op.perm == tuple(range(len(op.perm))):
+        return graph.inputs_of(n)[0]
+    return None
+
+
 def transpose_of_transpose(graph, n, ctx):
     """Transpose(Transpose(x, p), q) -> Transpose(x, p∘q), or x when that is the identity."""
     outer = graph.op(n)
@@ -126,7 +134,7 @@ def _new_like(graph, n, op, x):
 
 
 #: The rules, tried in order on every node; the first that fires wins.
-RULES = (identity_operand, double_negation, transpose_of_transpose, reshape_of_reshape,
+RULES = (identity_operand, double_negation, identity_transpose, transpose_of_transpose, reshape_of_reshape,
          same_dtype_cast, mul_by_zero)
 
 

@@ -1,0 +1,1 @@
+"""Example netjit pass plugin: strength reduction of small integer powers."""

@@ -25,6 +25,10 @@ from .ops import ConstValue, InferError, TensorType
 VARIABLE_UPDATES = {"Assign": O.Assign, "AssignAdd": O.AssignAdd}
 
 
+class UnknownOpError(InvalidArgumentError, AttributeError):
+    """``net.Foo`` for an op nobody registered (an AttributeError too, so hasattr() works)."""
+
+
 class BlobReference(str):
     """A blob name, bound to the net that made it. ``==``/hash are the name's."""
 
@@ -169,8 +173,10 @@ class Net:
 
     # -- building ---------------------------------------------------------
     def __getattr__(self, op_type: str):
-        if op_type.startswith("_") or op_type not in O.OP_REGISTRY:
-            raise AttributeError(f"Net has no op or attribute {op_type!r} "
+        if op_type.startswith("_"):
+            raise AttributeError(op_type)
+        if op_type not in O.OP_REGISTRY:
+            raise UnknownOpError(f"Net {self.__dict__.get('name', '?')!r} has no op or attribute {op_type!r} "
                                  f"(registered ops: {', '.join(sorted(O.OP_REGISTRY))})")
 
         def method(inputs=(), outputs=None, **attrs):

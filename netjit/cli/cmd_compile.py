@@ -5,8 +5,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from netjit.backends import get_backend
 from netjit.compiler import pipeline
 from netjit.errors import UnimplementedError
@@ -18,7 +16,7 @@ from .stages import STAGES, compile_stages
 
 
 def _safe(name: str) -> str:
-    return name.replace("/", "_").replace("\\", "_")
+    return name.replace("/", "_").replace("\\", "_").replace(":", "_")
 
 
 def _write(path: Path, text: str) -> None:
@@ -27,71 +25,96 @@ def _write(path: Path, text: str) -> None:
 
 
 def _compile(net, sig, config, out: Out):
-    """Run every available stage under a (delayed) progress bar; the last stage reached and why not further."""
-    unavailable = ""
+    """Every available stage under a (delayed) progress bar; returns (compiled, segment rows, notes)."""
+    notes = []
     with out.progress(len(STAGES) + 1, f"compiling {net.name}") as bar:
         try:
             compiled = compile_stages(net, sig, "partitioned", config, snapshot=lambda n: True,
                                       on_step=bar.advance)
         except UnimplementedError as exc:
-            unavailable = str(exc)
+            notes.append(str(exc))
             compiled = compile_stages(net, sig, "optimized", config, snapshot=lambda n: True)
-        graph = compiled.stages["optimized"]
-        t0 = time.perf_counter()
-        executable = pipeline.compile_graph(graph.copy(), get_backend(config.backend))
-        compiled.seconds["backend"] = time.perf_counter() - t0
+        if compiled.full is None:  # no segments yet: the backend compiles the optimised graph whole
+            t0 = time.perf_counter()
+            exe = pipeline.compile_graph(compiled.stages["optimized"].copy(), get_backend(config.backend))
+            segments = [(net.name, "", len(compiled.stages["optimized"]), time.perf_counter() - t0, exe)]
+        else:
+            segments = _segments(compiled.full)
         bar.advance("backend")
-    return compiled, executable, unavailable
+    return compiled, segments, notes
 
 
-def _dump(compiled, executable, directory: Path, backend: str) -> list[str]:
-    """Write the stage files; returns the notes about what could not be written."""
-    notes = []
+def _segments(full) -> list[tuple]:
+    """(name, device, nodes, compile seconds, executable) per segment of the pipeline's plan."""
+    spans = {e.name: e for e in full.trace.events}
+    rows = []
+    for seg, exe in zip(full.plan.segments, full.executables):
+        span = spans.get(f"compile {seg.name}")
+        rows.append((seg.name, seg.device, len(seg.graph), span.duration if span else 0.0, exe))
+    return rows
+
+
+def _dump(compiled, segments, directory: Path, backend: str) -> list[str]:
+    """Write the stage files; returns notes about what could not be written."""
     for i, stage in enumerate(compiled.stages):
         _write(directory / f"stage-{i}-{stage}.txt", str(compiled.stages[stage]))
     for index, name, graph in compiled.after_pass:
         _write(directory / "passes" / f"{index:03d}-{_safe(name)}.txt", f"# after {name}\n{graph}")
-    for k, part in enumerate(compiled.partitions):
-        _write(directory / "partitions" / f"partition-{k}.txt", str(part))
-    sources = getattr(executable, "sources", None)
-    if isinstance(sources, dict) and sources:
-        for seg, src in sources.items():
-            _write(directory / "source" / f"{_safe(str(seg))}.py", src)
-    else:
-        notes.append(f"generated source: backend {backend!r} exposes none (the reference backend "
-                     "interprets the graph)")
-    return notes
+    for part in compiled.partitions:
+        _write(directory / "partitions" / f"{_safe(part.name)}.txt", str(part))
+    missing = []
+    for name, _, _, _, exe in segments:
+        if compiled.full is not None:
+            _write(directory / "segments" / f"{_safe(name)}.txt", str(exe_graph(compiled.full, name)))
+        source = getattr(exe, "source", None)
+        if source:
+            wrapper = getattr(exe, "wrapper_source", "")
+            _write(directory / "source" / f"{_safe(name)}.py", source + ("\n# wrapper\n" + wrapper if wrapper else ""))
+        else:
+            missing.append(name)
+    return [f"generated source: backend {backend!r} generates none for {len(missing)} segment(s) "
+            "(the reference backend interprets the graph)"] if missing else []
+
+
+def exe_graph(full, name: str):
+    return next(seg.graph for seg in full.plan.segments if seg.name == name)
 
 
 def run_compile(args, out: Out) -> int:
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch)
     config = config_of(args, backend=args.backend)
-    compiled, executable, unavailable = _compile(net, sig, config, out)
-    notes = [unavailable] if unavailable else []
+    compiled, segments, notes = _compile(net, sig, config, out)
     directory = Path(args.dump_dir) if args.dump_dir else None
     if directory is not None:
-        notes += _dump(compiled, executable, directory, config.backend)
+        notes += _dump(compiled, segments, directory, config.backend)
     stage_rows = [(s, len(g), f"{compiled.seconds.get(s, 0) * 1e3:.2f}") for s, g in compiled.stages.items()]
-    stage_rows.append(("backend " + config.backend, "", f"{compiled.seconds['backend'] * 1e3:.2f}"))
     out.table(["stage", "nodes", "ms"], stage_rows, title=f"compile of net {net.name!r}", justify="lrr")
     if compiled.applications:
         out.table(["#", "pass", "phase", "ms", "nodes", "changed"],
                   [(a.index, a.name, a.phase.name, f"{a.seconds * 1e3:.3f}", f"{a.nodes_before}->{a.nodes_after}",
                     "skipped" if a.skipped else ("yes" if a.changed else "-")) for a in compiled.applications],
                   title="pass applications", justify="rlrrrl")
-    cache = getattr(executable, "cache_stats", None)
-    notes.append(f"backend cache: {cache}" if cache else "backend cache: not reported by this backend")
+    seg_rows = [(n, d, k, f"{sec * 1e3:.2f}", getattr(e, "tier", ""), _cache(e)) for n, d, k, sec, e in segments]
+    out.table(["segment", "device", "nodes", "compile ms", "tier", "cache"], seg_rows,
+              title=f"backend {config.backend}", justify="llrrll")
     for note in notes:
         out.line(f"note: {note}")
     if directory is not None:
         summary = {"net": net.name, "feeds": sorted(sig.feeds), "fetches": sig.fetches,
-                   "stages": {s: {"nodes": n, "ms": float(ms)} for s, n, ms in stage_rows[:-1]},
-                   "backend": {"name": config.backend, "ms": compiled.seconds["backend"] * 1e3},
-                   "passes": [a.as_dict() for a in compiled.applications], "notes": notes}
+                   "stages": {s: {"nodes": n, "ms": float(ms)} for s, n, ms in stage_rows},
+                   "passes": [a.as_dict() for a in compiled.applications],
+                   "segments": [dict(zip(("name", "device", "nodes", "compile_ms", "tier", "cache"), r))
+                                for r in seg_rows], "notes": notes}
         _write(directory / "summary.json", json.dumps(summary, indent=1))
         out.line(f"wrote the compile of {net.name!r} to {directory}/")
     return 0
+
+
+def _cache(exe) -> str:
+    """'hit', 'miss' or '' (the backend keeps no cache), as the executable reports it."""
+    hit = getattr(exe, "cache_hit", None)
+    return "" if hit is None else ("hit" if hit else "miss")
 
 
 def add_compile(sub) -> None:

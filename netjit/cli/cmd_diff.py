@@ -113,8 +113,12 @@ def run_bisect(args, out: Out) -> int:
         raise UnimplementedError("bisect needs netjit.passes.bisect, which has not landed yet")
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch, need_values=True)
-    result = passes.bisect(net, fetches=sig.fetches, feeds=sig.values, config=config_of(args))
+    result = passes.bisect(net, sig.values, sig.fetches, config=config_of(args))
     out.line(str(result))
+    if result.trials:
+        out.table(["pass applications run", "result"], [(limit if limit is not None else "all", verdict)
+                                                         for limit, verdict in result.trials],
+                  title="trials", justify="rl")
     return 0
 
 

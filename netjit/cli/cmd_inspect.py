@@ -36,8 +36,13 @@ def graph_for(args):
         return graph_after_pass(net, sig, args.after, config)
     stage = "partitioned" if args.partition is not None else args.stage
     compiled = compile_stages(net, sig, stage, config, do_prune=not args.no_prune)
-    if args.partition is None:
+    if stage != "partitioned":
         return compiled.stages[stage]
+    if args.partition is None:
+        if len(compiled.partitions) == 1 or args.format == "text":
+            return compiled.partitions
+        raise InvalidArgumentError(f"net {net.name!r} has {len(compiled.partitions)} partitions; "
+                                   f"choose one with --partition N for --format {args.format}")
     if not 0 <= args.partition < len(compiled.partitions):
         raise InvalidArgumentError(f"--partition {args.partition}: net {net.name!r} has "
                                    f"{len(compiled.partitions)} partitions (0..{len(compiled.partitions) - 1})")
@@ -46,7 +51,11 @@ def graph_for(args):
 
 def run_inspect(args, out: Out) -> int:
     graph = graph_for(args)
-    text = render(graph, args.format)
+    if isinstance(graph, list):  # every partition, as text
+        text = "\n".join(render(g, "text") for g in graph)
+        graph = graph[0]
+    else:
+        text = render(graph, args.format)
     if args.output:
         Path(args.output).write_text(text if text.endswith("\n") else text + "\n")
         out.line(f"wrote {args.format} of graph {graph.name!r} ({len(graph)} nodes) to {args.output}")

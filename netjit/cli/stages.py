@@ -33,6 +33,8 @@ class Compiled:
     #: (pass application index, pass name, graph after it) when snapshots were asked for.
     after_pass: list = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The pipeline's CompiledSignature (segments, executables, trace) once placement ran.
+    full: Optional[object] = None
 
 
 def passes_api():
@@ -77,7 +79,7 @@ def compile_stages(net, sig: Signature, until: str = "optimized", config: Option
     _done(out, "optimized", graph, t0, on_step)
     if until == "optimized":
         return out
-    _later_stages(graph, until, config, out, on_step)
+    _later_stages(net, sig, until, config, out, on_step)
     return out
 
 
@@ -94,30 +96,32 @@ def _optimize(graph, sig, config, out: Compiled, snapshot, on_step) -> Graph:
         return pipeline.optimize(graph, config)
     inst = _snapshot_instrument(passes, snapshot, out.after_pass, on_step)
     ctx = passes.make_context(config, sig.feeds, sig.fetches, instruments=[inst])
-    passes.run_phase(graph, passes.Phase.PRE_PLACEMENT, ctx)
+    graph = pipeline.optimize(graph, config, ctx=ctx)
     out.applications = list(ctx.history)
     return graph
 
 
-def _later_stages(graph, until, config, out: Compiled, on_step) -> None:
-    place = getattr(pipeline, "place", None)
-    if place is None:
-        raise UnimplementedError("stage 'placed' is not available yet: the pipeline has no placement "
-                                 "step (compiler/pipeline.py `place`); stages available: lowered, optimized")
+def _later_stages(net, sig, until, config, out: Compiled, on_step) -> None:
+    """Placement, partitioning, segments and backend code: the pipeline's whole-signature compile."""
+    compile_signature = getattr(pipeline, "compile_signature", None)
+    if compile_signature is None:
+        raise UnimplementedError(f"stage {until!r} is not available yet: the pipeline has no placement "
+                                 "and partitioning (compiler/pipeline.py compile_signature); "
+                                 "stages available: lowered, optimized")
+    from netjit.backends import get_backend
+    from netjit.compiler.placement import Placer, local_devices
+    placer = Placer([d.name for d in local_devices(config.device_count)],
+                    allow_soft_placement=config.allow_soft_placement)
     t0 = time.perf_counter()
-    graph = place(graph.copy(), config)
-    _done(out, "placed", graph, t0, on_step)
-    if until == "placed":
-        return
-    partition = getattr(pipeline, "partition", None)
-    if partition is None:
-        raise UnimplementedError("stage 'partitioned' is not available yet: the pipeline has no "
-                                 "partitioning step (compiler/pipeline.py `partition`)")
-    t0 = time.perf_counter()
-    out.partitions = list(partition(graph.copy(), config))
-    out.stages["partitioned"] = graph
-    out.seconds["partitioned"] = time.perf_counter() - t0
+    full = compile_signature(net.ops, net.name, sig.feeds, sig.fetches, (), config, placer,
+                             get_backend(config.backend))
+    out.full = full
+    out.stages["placed"] = full.graph
+    out.partitions = [full.partitions[d] for d in sorted(full.partitions)]
+    out.seconds["placed"] = sum(e.duration for e in full.trace.events if e.name in ("placement", "POST_PLACEMENT"))
+    out.seconds["partitioned"] = time.perf_counter() - t0 - out.seconds["placed"]
     if on_step is not None:
+        on_step("placed")
         on_step("partitioned")
 
 

@@ -358,12 +358,14 @@ def graph_from_json(text: str, npz_path: Optional[str] = None, *, source: str = 
     """
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"{source}: not JSON: {exc}") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidArgumentError(f"{source}: not JSON (or nested too deeply): {exc}") from None
     try:
         return graph_from_dict(doc, _npz_reader(npz_path))
     except _Bad as exc:
         raise InvalidArgumentError(f"{source}: {exc}") from None
+    except RecursionError:
+        raise InvalidArgumentError(f"{source}: values nested too deeply") from None
 
 
 def _paths(path) -> tuple[str, str]:

@@ -305,6 +305,10 @@ def test_json_errors_for_unreadable_files(tmp_path):
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(InvalidArgumentError, match=r"x\.json: not JSON"):
         load_graph(tmp_path / "x.json")
+    for depth in (900, 100_000):  # too deep for the decoder, too deep for json itself
+        deep = graph_to_json(small_graph()).replace('"meta": {}', '"meta": {"d": ' + "[" * depth + "]" * depth + "}", 1)
+        with pytest.raises(InvalidArgumentError, match="nested too deeply"):
+            graph_from_json(deep)
     g = exotic_graph()
     text = graph_to_json(g, npz_path=str(tmp_path / "side.npz"))
     with pytest.raises(InvalidArgumentError, match=r"const\.npz: constant 'c[0-9a-f]+' lives in a side \.npz"):

@@ -16,7 +16,7 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Optional, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from netjit.errors import InvalidArgumentError, NotFoundError
 
@@ -137,9 +137,17 @@ class CompiledSignature:
     trace: CompileTrace
 
 
-def _phase_runner(config, feeds, fetches, targets):
-    """``run(graph, phase_name)`` running the pass phases, or None before netjit.passes exists."""
-    return None
+def _pass_context(config, feeds, fetches, targets, by_feeds: bool):
+    """One pass context for every phase of a compile.
+
+    A partial run computes what the first feeds allow before the rest arrive,
+    so fusion, which would merge values needing different feeds, is off there.
+    """
+    from netjit.passes import make_context
+    if not by_feeds:
+        return make_context(config, feeds, fetches, targets)
+    disabled = set(getattr(config, "disabled_passes", ()) or ()) | {"fuse_elementwise"}
+    return make_context(config, feeds, fetches, targets, disabled=disabled)
 
 
 def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, TensorType],
@@ -153,22 +161,21 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
     trace = CompileTrace()
     with trace.span("lower", "compile"):
         graph, _ = build_graph(ops, name, feeds, fetches, targets)
-    run_phase = _phase_runner(config, feeds, fetches, targets)
+    from netjit.passes import Phase, run_phase
+    ctx = _pass_context(config, list(feeds), fetches, targets, by_feeds)
     with trace.span("PRE_PLACEMENT", "passes"):
-        graph = optimize(graph, config) if run_phase is None else _phase(graph, run_phase, "PRE_PLACEMENT")
+        optimize(graph, config, ctx=ctx)
     with trace.span("placement", "compile", devices=list(placer.devices)):
         placer.place(graph)
-    if run_phase is not None:
-        with trace.span("POST_PLACEMENT", "passes"):
-            run_phase(graph, "POST_PLACEMENT")
-            placer.place(graph)  # nodes a pass added
+    with trace.span("POST_PLACEMENT", "passes"):
+        run_phase(graph, Phase.POST_PLACEMENT, ctx)
+        placer.place(graph)  # nodes a pass added
     with trace.span("partition", "compile") as info:
         parts = partition(graph)
         info["partitions"] = len(parts.graphs)
-    if run_phase is not None:
-        for dev, part in parts.graphs.items():
-            with trace.span(f"POST_PARTITIONING {dev}", "passes"):
-                run_phase(part, "POST_PARTITIONING")
+    for dev, part in parts.graphs.items():
+        with trace.span(f"POST_PARTITIONING {dev}", "passes"):
+            run_phase(part, Phase.POST_PARTITIONING, ctx)
     with trace.span("segments", "compile") as info:
         plan = split(parts, by_feeds=by_feeds, name=name)
         info["segments"] = len(plan.segments)
@@ -181,7 +188,3 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
         executables.append(exe)
     return CompiledSignature(graph, parts.graphs, plan, executables, trace)
 
-
-def _phase(graph: Graph, run_phase, phase: str) -> Graph:
-    run_phase(graph, phase)
-    return graph

@@ -1,0 +1,314 @@
+"""The direct session, ported from TensorFlow's direct_session_test.cc and session_test.py.
+
+Each test names the TensorFlow test it ports; expected values are TensorFlow's.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import netjit as nj
+from netjit.errors import (CancelledError, DeadlineExceededError, FailedPreconditionError,
+                           InvalidArgumentError, NotFoundError)
+from netjit.runtime.stats import RunMetadata
+
+from _session_helpers import (available_backends, blocking_op, ping_pong_expected,
+                              ping_pong_net, session)
+
+BACKENDS = available_backends()
+ONES = np.ones((2, 1), np.float32)
+
+
+def minus_ax() -> nj.Net:
+    """direct_session_test.cc's graph: y = A @ x on cpu:1, y_neg = -y on cpu:0."""
+    net = nj.Net("minus_ax")
+    a = net.Const(np.array([[3, 2], [-1, 0]], np.float32), "A")
+    x = net.Placeholder("x", np.float32, (2, 1))   # fed [[1], [1]] (a placeholder, so no pass folds y)
+    with nj.device("cpu:1"):
+        y = net.MatMul([a, x], "y")
+    with nj.device("cpu:0"):
+        net.Neg(y, "y_neg")
+    return net
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_simple_network_fetch_and_target(backend):
+    # direct_session_test.cc RunSimpleNetwork: fetch y, target y_neg -> one output [5, -1]
+    with session(minus_ax(), backend=backend) as s:
+        out = s.run(["y"], {"x": ONES}, targets=["y_neg"])
+    assert len(out) == 1
+    np.testing.assert_array_equal(out[0], [[5], [-1]])
+
+
+def test_run_simple_network_with_opts_has_stats_per_device():
+    # direct_session_test.cc RunSimpleNetworkWithOpts: dev_stats of 2 CPUs
+    md = RunMetadata()
+    with session(minus_ax()) as s:
+        out = s.run("y_neg", {"x": ONES}, options=nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE), run_metadata=md)
+    np.testing.assert_array_equal(out, [[-5], [1]])
+    assert md.devices() == ["cpu:0", "cpu:1"]
+    assert len(md.partition_graphs) == 2
+
+
+def test_fetch_multiple_times():
+    # direct_session_test.cc FetchMultipleTimes: {seven, seven} -> 7, 7
+    net = nj.Net("seven")
+    net.Const(np.array(7, np.int32), "seven")
+    with nj.Session(net) as s:
+        assert [int(v) for v in s.run(["seven", "seven"])] == [7, 7]
+
+
+def test_multiple_feeds_of_any_blob_and_duplicate_feed():
+    # direct_session_test.cc MultipleFeedTest: feeding constants' outputs; 11 and 22 come back
+    net = nj.Net("feeds")
+    first = net.Copy(net.Const(np.float32(1.0), "first_const"), "first_identity")
+    second = net.Copy(net.Const(np.float32(2.0), "second_const"), "second_identity")
+    with nj.Session(net) as s:
+        assert [float(v) for v in s.run([first, second])] == [1.0, 2.0]
+        out = s.run([first, second], {"first_const": np.float32(11), "second_const": np.float32(22)})
+        assert [float(v) for v in out] == [11.0, 22.0]
+        out = s.run([second, first], {"second_const": np.float32(22), "first_const": np.float32(11)})
+        assert [float(v) for v in out] == [22.0, 11.0]
+        with pytest.raises(InvalidArgumentError, match="fed more than once"):
+            s.make_callable([first], ["first_const", "first_const"])
+
+
+def test_keeps_state_across_runs_of_session():
+    # direct_session_test.cc KeepsStateAcrossRunsOfSession: Assign 20s, later runs read 20s
+    net = nj.Net("state")
+    v = net.Variable(np.zeros(10, np.float32), "var")
+    net.Assign([v, net.Const(np.full(10, 20.0, np.float32))], "init")
+    with nj.Session(net) as s:
+        s.run([], targets=["init"])
+        np.testing.assert_array_equal(s.run(v), np.full(10, 20.0))
+        np.testing.assert_array_equal(s.run(v), np.full(10, 20.0))
+
+
+def test_extend_with_stateless_operations():
+    # session_test.py testExtendWithStatelessOperations: [[4,4,4]] then [[24]]
+    net = nj.Net("ext")
+    a = net.Const(np.ones((1, 2), np.float32), "a")
+    b = net.Const(np.full((2, 3), 2.0, np.float32), "b")
+    c = net.MatMul([a, b], "c")
+    with nj.Session(net) as s:
+        np.testing.assert_array_equal(s.run(c), [[4, 4, 4]])
+        more = nj.Net("ext2")
+        d = more.Const(np.array([[1.0], [2.0], [3.0]], np.float32), "d")
+        more.MatMul([c, d], "e")
+        s.extend(more)
+        np.testing.assert_array_equal(s.run("e"), [[24]])
+        compiled = s.compile_count
+        np.testing.assert_array_equal(s.run(c), [[4, 4, 4]])
+        assert s.compile_count == compiled        # extend invalidated nothing it did not have to
+
+
+def test_extend_with_stateful_operations():
+    # session_test.py testExtendWithStatefulOperations: v [[4,4,4]], e [[6,6,6]], v unchanged, then [[6,6,6]]
+    net = nj.Net("extstate")
+    a = net.Const(np.ones((1, 2), np.float32), "a")
+    v = net.Variable(np.full((1, 3), 4.0, np.float32), "v")
+    with nj.Session(net) as s:
+        np.testing.assert_array_equal(s.run(v), [[4, 4, 4]])
+        more = nj.Net("extstate2")
+        e = more.MatMul([a, more.Const(np.full((2, 3), 3.0, np.float32))], "e")
+        more.Assign([v, e], "assign_e_to_v")
+        s.extend(more)
+        np.testing.assert_array_equal(s.run(e), [[6, 6, 6]])
+        np.testing.assert_array_equal(s.run(v), [[4, 4, 4]])
+        s.run([], targets=["assign_e_to_v"])
+        np.testing.assert_array_equal(s.run(v), [[6, 6, 6]])
+
+
+def test_extend_rejects_clashing_names():
+    net = ping_pong_net()
+    with session(net) as s:
+        again = nj.Net("again")
+        again.Const(np.ones(3, np.float32), "b")
+        with pytest.raises(InvalidArgumentError, match=r"already has: \['b'\]"):
+            s.extend(again)
+        xv = np.ones((1, 3), np.float32)
+        np.testing.assert_allclose(s.run("c", {"x": xv}), ping_pong_expected(xv), rtol=1e-6)
+
+
+def test_run_close_and_closed_session_errors():
+    # direct_session_test.cc TestDirectSessionRunClose: after Close every call fails; Close is idempotent
+    net = nj.Net("close")
+    net.Const(np.float32(3.0), "c")
+    s = nj.Session(net)
+    assert float(s.run("c")) == 3.0
+    f = s.make_callable("c")
+    s.close()
+    s.close()
+    for call in (lambda: s.run("c"), f, lambda: s.partial_run_setup(["c"]), lambda: s.extend(net),
+                 lambda: s.reset(), s.list_devices):
+        with pytest.raises(FailedPreconditionError, match="Attempted to use a closed Session."):
+            call()
+
+
+def test_reset_clears_variables_all_or_by_container():
+    # direct_session_test.cc Reset / session_test.py: cleared variables are uninitialised
+    net = nj.Net("reset")
+    a = net.Variable(np.ones(2, np.float32), "a", container="c1")
+    b = net.Variable(np.ones(2, np.float32), "b", container="c2")
+    net.AssignAdd([a, net.Const(np.ones(2, np.float32))], "a_inc")
+    net.Assign([b, net.Const(np.full(2, 5.0, np.float32))], "b_set")
+    with nj.Session(net) as s:
+        s.run(["a_inc", "b_set"])
+        s.reset(["c1"])
+        with pytest.raises(FailedPreconditionError, match="uninitialized value 'a'"):
+            s.run(a)
+        np.testing.assert_array_equal(s.run(b), [5, 5])
+        s.reset()
+        with pytest.raises(FailedPreconditionError, match="uninitialized"):
+            s.run(b)
+
+
+def test_run_without_graph_and_lookup_errors():
+    with nj.Session() as s, pytest.raises(InvalidArgumentError, match="not created with a graph"):
+        s.run("x")
+    with session(ping_pong_net()) as s:
+        with pytest.raises(NotFoundError, match="'nope'"):
+            s.run("nope", {"x": np.ones((1, 3), np.float32)})
+        with pytest.raises(InvalidArgumentError, match="You must feed a value for placeholder 'x'"):
+            s.run("c")
+        with pytest.raises(InvalidArgumentError, match=r"Cannot feed value of shape \(2, 4\) for blob 'x'"):
+            s.run("c", {"x": np.ones((2, 4), np.float32)})
+        with pytest.raises(InvalidArgumentError, match="Must specify at least one target"):
+            s.run([])
+
+
+def test_executor_cache_keys_on_sorted_signature_dtype_and_rank():
+    net = nj.Net("keys")
+    x = net.Placeholder("x", np.float32, (None,))
+    h = net.Tanh(x, "h")
+    net.Mul([h, h], "y")
+    net.Neg(x, "nx")
+    with nj.Session(net) as s:
+        s.run(["y", "nx"], {x: np.ones(2, np.float32)})
+        s.run(["nx", "y"], {x: np.ones(2, np.float32)})       # permutation: slow-path hit
+        assert s.executor_cache_size() == 1
+        for value in (np.float32(2.0), np.array([2.0], np.float64), np.array([[2.0]], np.float64)):
+            np.testing.assert_allclose(s.run("y", {h: value}), value * value)
+            assert s.run("y", {h: value}).dtype == value.dtype
+        assert s.executor_cache_size() == 4
+        f1, f2 = s.make_callable("y", [x]), s.make_callable("y", [x])
+        np.testing.assert_allclose(f1(np.ones(3, np.float32)), np.tanh(1.0) ** 2, rtol=1e-6)
+        f2(np.ones(3, np.float32))
+        assert f1.signature.step.entry is f2.signature.step.entry
+        assert s.executor_cache_size() == 5
+
+
+def test_session_accepts_an_ir_graph():
+    from netjit.compiler.pipeline import build_graph
+    from netjit.compiler.ops import TensorType
+    graph, _ = build_graph(ping_pong_net().ops, "g", {"x": TensorType(np.float32, (None, 3))}, ["c"])
+    xv = np.ones((2, 3), np.float32)
+    with session(graph) as s:
+        np.testing.assert_allclose(s.run("c", {"x": xv}), ping_pong_expected(xv), rtol=1e-6)
+
+
+# -- failures, deadlines, cancellation ------------------------------------------------
+def test_timeout_session_operation_timeout():
+    # direct_session_test.cc TimeoutSession: a blocked op + operation timeout -> DEADLINE_EXCEEDED
+    release = threading.Event()
+    net = nj.Net("timeout")
+    x = net.Placeholder("x", np.float32, (None,))
+    blocking_op(net, x, "slow", release)
+    net.Neg(x, "fast")
+    s = nj.Session(net, nj.SessionConfig(operation_timeout_s=0.2))
+    t0 = time.monotonic()
+    with pytest.raises(DeadlineExceededError, match="Timed out"):
+        s.run("slow", {x: np.ones(2, np.float32)})
+    assert time.monotonic() - t0 < 5
+    np.testing.assert_array_equal(s.run("fast", {x: np.ones(2, np.float32)}), [-1, -1])
+    with pytest.raises(DeadlineExceededError):
+        s.run("slow", {x: np.ones(2, np.float32)}, options=nj.RunOptions(timeout_s=0.05))
+    release.set()
+    np.testing.assert_array_equal(s.run("slow", {x: np.ones(2, np.float32)},
+                                        options=nj.RunOptions(timeout_s=5)), [1, 1])
+    s.close()
+
+
+def test_failing_segment_while_other_device_is_mid_run():
+    release = threading.Event()
+    net = nj.Net("fail")
+    x = net.Placeholder("x", np.float32, (None,))
+    with nj.device("cpu:0"):
+        slow = blocking_op(net, x, "slow", release)
+    with nj.device("cpu:1"):     # fails at run time: 2 values do not reshape to 3
+        bad = net.Reshape(net.Neg(x), "bad", shape=(3,))
+    with nj.device("cpu:0"):
+        net.Add([slow, bad], "y")
+        net.Neg(x, "ok")
+    with session(net) as s:
+        t0 = time.monotonic()
+        with pytest.raises(InvalidArgumentError, match="Reshape 'bad'"):
+            s.run("y", {x: np.ones(2, np.float32)})
+        assert time.monotonic() - t0 < 5           # did not wait for the blocked cpu:0 segment
+        release.set()
+        np.testing.assert_array_equal(s.run("ok", {x: np.ones(2, np.float32)}), [-1, -1])
+        np.testing.assert_array_equal(s.run("slow", {x: np.ones(2, np.float32)}), [1, 1])
+
+
+def test_close_cancels_in_flight_runs():
+    # direct_session_test.cc TestDirectSessionRunClose: an in-flight run returns CANCELLED
+    release = threading.Event()
+    net = nj.Net("inflight")
+    x = net.Placeholder("x", np.float32, (None,))
+    blocking_op(net, x, "slow", release)
+    s = nj.Session(net)
+    errors = []
+
+    def run():
+        try:
+            s.run("slow", {x: np.ones(2, np.float32)})
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.1)
+    s.close()
+    t.join(5)
+    assert not t.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], CancelledError)
+    assert "Run call was cancelled" in str(errors[0])
+    release.set()
+
+
+def test_many_threads_mixed_signatures_on_one_session():
+    # direct_session_test.cc TestConcurrency / session_test.py testParallelRun, 8 threads x 200 runs
+    net = ping_pong_net()
+    net.Relu("x", "r")
+    v = net.Variable(np.zeros(1, np.int64), "count")
+    net.AssignAdd([v, net.Const(np.ones(1, np.int64))], "tick")
+    s = session(net)
+    call = s.make_callable(["c", "r"], ["x"])
+    failures = []
+
+    def worker(k):
+        rng = np.random.default_rng(k)
+        for i in range(200):
+            xv = rng.standard_normal((2, 3)).astype(np.float32)
+            choice = (i + k) % 4
+            if choice == 0:
+                got, want = s.run("c", {"x": xv}), ping_pong_expected(xv)
+            elif choice == 1:
+                got, want = s.run({"r": "r"}, {"x": xv})["r"], np.maximum(xv, 0)
+            elif choice == 2:
+                got, want = call(xv)[0], ping_pong_expected(xv)
+            else:
+                s.run([], targets=["tick"])
+                continue
+            if not np.allclose(got, want, rtol=1e-5):
+                failures.append((k, i))
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures
+    assert int(s.run(v)[0]) == 8 * 50
+    s.close()

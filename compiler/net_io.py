@@ -1,35 +1,25 @@
-"""Saved nets: a versioned JSON file, large constants in a side ``.npz``.
+"""Saved nets and plans: a versioned JSON file, large constants in a side ``.npz``.
 
     {"format": "netjit-net", "version": 1, "name": "mlp",
      "external_inputs": ["x"], "external_outputs": ["y"], "constants": "mlp.npz",
      "ops": [{"type": "MatMul", "inputs": ["x", "w"], "outputs": ["h"],
               "device": "cpu:0", "attrs": {"trans_b": true}}, ...]}
 
-An op is stored as its registry name and its non-default attributes. An
-attribute value is a JSON scalar, a list (a tuple), or a one-key tagged object:
-``{"dtype": "f32"}``, ``{"type": {"dtype": "f32", "shape": [null, 3]}}``,
-``{"float": "nan"}``, ``{"op": {"type": "Add", "attrs": {}}}`` or
-``{"tensor": {"dtype": "f32", "shape": [2], "data": [1.0, 2.0]}}`` (small,
-finite constants inline) / ``{"tensor": {..., "npz": "c0"}}`` (an array of the
-side file, written with ``np.savez`` and read with ``allow_pickle=False``).
+An op is stored as its registry name, its blobs, its device and its
+non-default attributes (encoded by ``compiler/net_codec.py``). A plan file
+(``"format": "netjit-plan"``) holds its nets (``"nets"``: name, external
+inputs/outputs, ops) and its steps (``"steps"``: name, the names of the nets
+they run, substeps and the ExecutionStep settings).
 
-Loading treats the file as hostile: every field is checked before use, the
-side file's array headers are checked against the declared dtype and shape
-before any data is read, and the declared constants may not exceed a byte
-budget (``NETJIT_MAX_LOAD_BYTES``, default 512 MiB). Any problem raises
-InvalidArgumentError naming the file and the JSON location (``ops[3].attrs.axis``).
+Loading treats the file as hostile (see ``net_codec``): any problem raises
+InvalidArgumentError naming the file and the JSON location (``ops[3].attrs.axis``),
+and each op is added through the frontend's own arity and type checks.
 Nothing in a file is ever imported, evaluated or unpickled.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import os
-import re
-import zipfile
 from pathlib import Path
-from typing import Any, Optional
 
 import numpy as np
 
@@ -37,109 +27,74 @@ from netjit.errors import InvalidArgumentError, NetjitError
 
 from . import ops as O
 from .device import device as device_scope
-from .ops import DTYPES, ConstValue, InferError, TensorType, dtype_name
+from .net_codec import _MAX_DEPTH, LoadError, _Decoder, _describe, _Encoder, read_document
+from .ops import InferError
+
+__all__ = ["save_net", "save_plan", "load", "load_net", "net_to_json", "plan_to_json", "LoadError"]
 
 FORMAT = "netjit-net"
+PLAN_FORMAT = "netjit-plan"
 VERSION = 1
-#: Constants with at most this many elements (and finite values) stay in the JSON.
-INLINE_MAX = 64
-MAX_JSON_BYTES = 256 << 20
-_MAX_DEPTH = 32
-_NET_FIELDS = {"format", "version", "name", "external_inputs", "external_outputs", "constants", "ops"}
+_HEADER = {"format", "version", "name", "constants"}
+_BODY = {"name", "external_inputs", "external_outputs", "ops"}
+#: ExecutionStep settings a saved step carries: name -> (allowed type, setter).
+_STEP_SETTINGS = {"num_iter": (int, "SetIter"), "should_stop_blob": (str, "SetShouldStopBlob"),
+                  "only_once": (bool, "SetOnlyOnce"), "concurrent_substeps": (bool, "SetConcurrentSubsteps"),
+                  "num_concurrent_instances": (int, "SetNumConcurrentInstances"),
+                  "create_workspace": (bool, "SetCreateWorkspace")}
 _OP_FIELDS = {"type", "inputs", "outputs", "device", "attrs"}
-_NPZ_KEY = re.compile(r"c\d{1,9}\Z")
-_CHECKS = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-           "bool": lambda v: isinstance(v, bool),
-           "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-           "str": lambda v: isinstance(v, str), "tuple": lambda v: isinstance(v, tuple),
-           "np.dtype": lambda v: isinstance(v, np.dtype),
-           "ConstValue": lambda v: isinstance(v, ConstValue),
-           "TensorType": lambda v: isinstance(v, TensorType)}
-
-
-def max_load_bytes() -> int:
-    """The budget for the constants one file may declare."""
-    return int(os.environ.get("NETJIT_MAX_LOAD_BYTES", 512 << 20))
-
-
-class LoadError(InvalidArgumentError):
-    """A saved file is malformed; ``location`` is the JSON path of the problem."""
-
-    def __init__(self, path, location: str, msg: str):
-        self.path, self.location = str(path), location
-        super().__init__(f"{path}: {location or 'top level'}: {msg}")
-
-
-# -- saving -------------------------------------------------------------------
-
-class _Encoder:
-    """Turns op attributes into JSON, collecting large arrays for the side file."""
-
-    def __init__(self, where: str):
-        self.where = where
-        self.arrays: dict[str, np.ndarray] = {}
-
-    def value(self, v: Any, loc: str) -> Any:
-        if v is None or isinstance(v, (bool, str)):
-            return v
-        if isinstance(v, (int, np.integer)):
-            return int(v)
-        if isinstance(v, (float, np.floating)):
-            return float(v) if math.isfinite(v) else {"float": repr(float(v))}
-        if isinstance(v, (tuple, list)):
-            return [self.value(x, f"{loc}[{i}]") for i, x in enumerate(v)]
-        if isinstance(v, np.dtype):
-            return {"dtype": dtype_name(v)}
-        if isinstance(v, TensorType):
-            shape = None if v.shape is None else list(v.shape)
-            return {"type": {"dtype": dtype_name(v.dtype), "shape": shape}}
-        if isinstance(v, ConstValue):
-            return {"tensor": self.tensor(v.array)}
-        if isinstance(v, O.Op):
-            return {"op": {"type": v.name, "attrs": self.attrs(v, loc)}}
-        raise InvalidArgumentError(f"cannot save {self.where}: attribute {loc} holds a "
-                                   f"{type(v).__name__}, which has no saved form")
-
-    def attrs(self, op: O.Op, loc: str) -> dict:
-        return {k: self.value(v, f"{loc}.{k}") for k, v in op.non_default_attrs().items()}
-
-    def tensor(self, arr: np.ndarray) -> dict:
-        out = {"dtype": dtype_name(arr.dtype), "shape": list(arr.shape)}
-        inline = arr.dtype == object or (arr.size <= INLINE_MAX and
-                                         (arr.dtype.kind != "f" or bool(np.isfinite(arr).all())))
-        if inline:
-            out["data"] = arr.ravel().tolist()
-        else:
-            key = f"c{len(self.arrays)}"
-            self.arrays[key] = np.ascontiguousarray(arr)
-            out["npz"] = key
-        return out
-
-
-def net_to_json(net) -> tuple[dict, dict[str, np.ndarray]]:
-    """The JSON document of ``net`` and the arrays that go to the side file."""
-    enc = _Encoder(f"net {net.name!r}")
+def _net_body(net, enc: _Encoder) -> dict:
     ops = []
     for i, d in enumerate(net.ops):
         enc.where = f"{d.type} {(d.outputs or d.inputs or ('',))[0]!r} in net {net.name!r}"
         ops.append({"type": d.type, "inputs": list(d.inputs), "outputs": list(d.outputs),
                     "device": d.device, "attrs": {} if d.op is None else enc.attrs(d.op, f"ops[{i}].attrs")})
-    doc = {"format": FORMAT, "version": VERSION, "name": net.name,
-           "external_inputs": [str(b) for b in net.external_inputs],
-           "external_outputs": [str(b) for b in net.external_outputs],
-           "constants": None, "ops": ops}
+    return {"name": net.name, "external_inputs": [str(b) for b in net.external_inputs],
+            "external_outputs": [str(b) for b in net.external_outputs], "ops": ops}
+
+
+def net_to_json(net) -> tuple[dict, dict[str, np.ndarray]]:
+    """The JSON document of ``net`` and the arrays that go to the side file."""
+    enc = _Encoder(f"net {net.name!r}")
+    body = _net_body(net, enc)
+    doc = {"format": FORMAT, "version": VERSION, "name": body["name"],
+           "external_inputs": body["external_inputs"], "external_outputs": body["external_outputs"],
+           "constants": None, "ops": body["ops"]}
+    return doc, enc.arrays
+
+
+def _step_doc(step) -> dict:
+    return {"name": step.name, "nets": [n.name for n in step.nets],
+            "substeps": [_step_doc(s) for s in step.substeps],
+            **{k: getattr(step, k) for k in _STEP_SETTINGS}}
+
+
+def plan_to_json(plan) -> tuple[dict, dict[str, np.ndarray]]:
+    """The JSON document of a Plan (its nets, then its steps naming them) and the side arrays."""
+    enc = _Encoder(f"plan {plan.name!r}")
+    nets = [_net_body(net, enc) for net in plan.Nets()]
+    doc = {"format": PLAN_FORMAT, "version": VERSION, "name": plan.name, "constants": None,
+           "nets": nets, "steps": [_step_doc(s) for s in plan.Steps()]}
     return doc, enc.arrays
 
 
 def save_net(net, path) -> Path:
     """Write ``net`` to ``path`` (JSON) and, if it has large constants, ``path`` with suffix ``.npz``."""
+    return _save(*net_to_json(net), path, f"net {net.name!r}")
+
+
+def save_plan(plan, path) -> Path:
+    """Write a Plan (steps and every net they run) like ``save_net``; ``nj.load`` reads it back."""
+    return _save(*plan_to_json(plan), path, f"plan {plan.name!r}")
+
+
+def _save(doc: dict, arrays: dict, path, what: str) -> Path:
     path = Path(path)
-    doc, arrays = net_to_json(net)
     npz = path.with_suffix(".npz")
     if arrays:
         if npz == path:
-            raise InvalidArgumentError(f"cannot save net {net.name!r} to {path}: the constants go to "
-                                       f"{npz}; give the net file another suffix (.json)")
+            raise InvalidArgumentError(f"cannot save {what} to {path}: the constants go to "
+                                       f"{npz}; give the file another suffix (.json)")
         doc["constants"] = npz.name
         with open(npz, "wb") as fh:
             np.savez(fh, **arrays)
@@ -149,256 +104,138 @@ def save_net(net, path) -> Path:
 
 def dumps_document(doc: dict) -> str:
     """JSON text with one op a line, so saved nets diff cleanly."""
-    def one(v):
-        return json.dumps(v, allow_nan=False)
-    head = [f" {one(k)}: {one(v)}" for k, v in doc.items() if k != "ops"]
-    ops = ",\n  ".join(one(op) for op in doc["ops"])
-    return "{\n" + ",\n".join(head + [f' "ops": [\n  {ops}\n ]']) + "\n}\n"
+    return _pretty(doc, 0) + "\n"
 
 
-# -- loading ------------------------------------------------------------------
-
-class _Decoder:
-    """Checks and decodes one document; every error names ``path`` and a location."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.npz_name: Optional[str] = None
-        self.budget = max_load_bytes()
-        self._zip: Optional[zipfile.ZipFile] = None
-
-    def fail(self, loc: str, msg: str) -> LoadError:
-        return LoadError(self.path, loc, msg)
-
-    def expect(self, v, kind: type, loc: str, what: str):
-        if not isinstance(v, kind):
-            raise self.fail(loc, f"expected {what}, got {_describe(v)}")
-        return v
-
-    def fields(self, obj, loc: str, required: set, optional: set = frozenset()) -> dict:
-        self.expect(obj, dict, loc, "an object")
-        extra = sorted(set(obj) - required - set(optional))
-        if extra:
-            raise self.fail(f"{loc}.{extra[0]}" if loc else extra[0], "unknown field")
-        missing = sorted(required - set(obj))
-        if missing:
-            raise self.fail(loc, f"missing field {missing[0]!r}")
-        return obj
-
-    def names(self, v, loc: str) -> list[str]:
-        self.expect(v, list, loc, "a list of blob names")
-        for i, b in enumerate(v):
-            if not isinstance(b, str) or not b:
-                raise self.fail(f"{loc}[{i}]", f"expected a blob name, got {_describe(b)}")
-        return v
-
-    def value(self, v, loc: str, depth: int = 0):
-        if depth > _MAX_DEPTH:
-            raise self.fail(loc, f"nested deeper than {_MAX_DEPTH} levels")
-        if v is None or isinstance(v, (bool, int, float, str)):
-            return v
-        if isinstance(v, list):
-            return tuple(self.value(x, f"{loc}[{i}]", depth + 1) for i, x in enumerate(v))
-        if isinstance(v, dict) and len(v) == 1:
-            tag, body = next(iter(v.items()))
-            decode = getattr(self, f"tag_{tag}", None)
-            if decode is not None:
-                return decode(body, f"{loc}.{tag}", depth)
-        raise self.fail(loc, f"expected a scalar, list or tagged value (dtype, type, float, op, "
-                             f"tensor), got {_describe(v)}")
-
-    def tag_dtype(self, body, loc, depth=0) -> np.dtype:
-        if not isinstance(body, str) or body not in DTYPES:
-            raise self.fail(loc, f"unknown dtype {body!r}; expected one of {sorted(DTYPES)}")
-        return DTYPES[body]
-
-    def tag_float(self, body, loc, depth=0) -> float:
-        if body not in ("nan", "inf", "-inf"):
-            raise self.fail(loc, f"expected 'nan', 'inf' or '-inf', got {_describe(body)}")
-        return float(body)
-
-    def shape(self, v, loc: str, dynamic: bool) -> tuple:
-        self.expect(v, list, loc, "a shape (list of dims)")
-        for i, d in enumerate(v):
-            ok = (d is None and dynamic) or (isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**62)
-            if not ok:
-                raise self.fail(f"{loc}[{i}]", f"expected a non-negative dim{' or null' if dynamic else ''}, "
-                                               f"got {_describe(d)}")
-        return tuple(v)
-
-    def tag_type(self, body, loc, depth=0) -> TensorType:
-        self.fields(body, loc, {"dtype", "shape"})
-        dt = self.tag_dtype(body["dtype"], f"{loc}.dtype")
-        shape = None if body["shape"] is None else self.shape(body["shape"], f"{loc}.shape", True)
-        return TensorType(dt, shape)
-
-    def tag_op(self, body, loc, depth=0) -> O.Op:
-        self.fields(body, loc, {"type", "attrs"})
-        return self.make_op(body["type"], body["attrs"], loc, depth + 1)
-
-    def make_op(self, type_name, attrs, loc: str, depth: int = 0) -> O.Op:
-        if not isinstance(type_name, str) or type_name not in O.OP_REGISTRY:
-            raise self.fail(f"{loc}.type", f"unknown op {_describe(type_name)}")
-        cls = O.OP_REGISTRY[type_name]
-        self.expect(attrs, dict, f"{loc}.attrs", "an object of attributes")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
-        for k, raw in attrs.items():
-            if k not in fields:
-                raise self.fail(f"{loc}.attrs.{k}", f"{type_name} has no attribute {k!r} "
-                                                    f"(it has {sorted(fields) or 'none'})")
-            kwargs[k] = v = self.value(raw, f"{loc}.attrs.{k}", depth + 1)
-            if not _fits(fields[k].type, v):
-                raise self.fail(f"{loc}.attrs.{k}", f"expected {fields[k].type}, got {_describe(raw)}")
-        try:
-            return cls(**kwargs)
-        except (InferError, NetjitError, TypeError, ValueError, OverflowError) as exc:
-            raise self.fail(f"{loc}.attrs", f"bad attributes for {type_name}: {exc}") from None
-
-    def tag_tensor(self, body, loc, depth=0) -> ConstValue:
-        obj = self.expect(body, dict, loc, "a tensor object")
-        source = "npz" if "npz" in obj else "data"
-        self.fields(obj, loc, {"dtype", "shape", source})
-        dt = self.tag_dtype(obj["dtype"], f"{loc}.dtype")
-        shape = self.shape(obj["shape"], f"{loc}.shape", False)
-        size = math.prod(shape)
-        self.budget -= size * dt.itemsize
-        if self.budget < 0:
-            raise self.fail(f"{loc}.shape", f"constants of {shape} exceed the load budget of "
-                                            f"{max_load_bytes()} bytes (NETJIT_MAX_LOAD_BYTES)")
-        if source == "data":
-            return ConstValue(self.inline(obj["data"], dt, shape, f"{loc}.data"))
-        return ConstValue(self.from_npz(obj["npz"], dt, shape, f"{loc}.npz"))
-
-    def inline(self, data, dt: np.dtype, shape: tuple, loc: str) -> np.ndarray:
-        self.expect(data, list, loc, "a flat list of values")
-        if len(data) != math.prod(shape):
-            raise self.fail(loc, f"{len(data)} values for shape {list(shape)}")
-        check = {"f": _CHECKS["float"], "i": _CHECKS["int"], "b": _CHECKS["bool"], "O": _CHECKS["str"]}[dt.kind]
-        for i, x in enumerate(data):
-            if not check(x):
-                raise self.fail(f"{loc}[{i}]", f"expected a {dtype_name(dt)} value, got {_describe(x)}")
-        try:
-            if dt == object:
-                arr = np.empty(len(data), dtype=object)
-                arr[:] = data
-                return arr.reshape(shape)
-            return np.array(data, dtype=dt).reshape(shape)
-        except (OverflowError, ValueError) as exc:
-            raise self.fail(loc, f"values do not fit {dtype_name(dt)}: {exc}") from None
-
-    def from_npz(self, key, dt: np.dtype, shape: tuple, loc: str) -> np.ndarray:
-        if not isinstance(key, str) or not _NPZ_KEY.match(key):
-            raise self.fail(loc, f"expected an array key like 'c0', got {_describe(key)}")
-        if dt == object:
-            raise self.fail(loc, "str constants are stored inline, never in the side file")
-        zf = self.side_file(loc)
-        member = f"{key}.npy"
-        try:
-            with zf.open(member) as fh:
-                version = np.lib.format.read_magic(fh)
-                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0)
-                got_shape, _, got_dt = read(fh)
-            if got_dt != dt or tuple(got_shape) != shape:
-                raise self.fail(loc, f"array {key!r} of {self.npz_name} is {got_dt}{list(got_shape)}, "
-                                     f"declared {dtype_name(dt)}{list(shape)}")
-            with zf.open(member) as fh:
-                return np.lib.format.read_array(fh, allow_pickle=False)
-        except KeyError:
-            raise self.fail(loc, f"no array {key!r} in {self.npz_name}") from None
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise self.fail(loc, f"cannot read array {key!r} of {self.npz_name}: {exc}") from None
-
-    def side_file(self, loc: str) -> zipfile.ZipFile:
-        if self.npz_name is None:
-            raise self.fail(loc, "the net refers to a side file but 'constants' is null")
-        if self._zip is None:
-            npz = self.path.parent / self.npz_name
-            try:
-                self._zip = zipfile.ZipFile(npz)
-            except (OSError, zipfile.BadZipFile) as exc:
-                raise self.fail("constants", f"cannot open {npz}: {exc}") from None
-        return self._zip
-
-    def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
+def _pretty(v, level: int) -> str:
+    """Objects holding lists of objects (documents, nets, steps) and those lists expand; the rest is one line."""
+    pad, end = " " * (level + 1), " " * level
+    if isinstance(v, dict) and (level == 0 or any(_is_rows(x) for x in v.values())):
+        return "{\n" + ",\n".join(f"{pad}{json.dumps(k)}: {_pretty(x, level + 1)}" for k, x in v.items()) \
+            + f"\n{end}}}"
+    if _is_rows(v):
+        return "[\n" + ",\n".join(pad + _pretty(x, level + 1) for x in v) + f"\n{end}]"
+    return json.dumps(v, allow_nan=False)
 
 
-def _fits(annotation: str, v) -> bool:
-    """Does decoded ``v`` fit a dataclass field annotation (unknown ones accept anything)?"""
-    if annotation.startswith("Optional[") and annotation.endswith("]"):
-        return v is None or _fits(annotation[9:-1], v)
-    check = _CHECKS.get(annotation)
-    return check is None or check(v)
+def _is_rows(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
 
 
-def _describe(v) -> str:
-    text = json.dumps(v) if isinstance(v, (dict, list, str, int, float, bool, type(None))) else repr(v)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    kind = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(v), "number")
-    return f"{kind} {text}"
+def load(path):
+    """Load a net or a plan saved by ``Net.save`` / ``save_plan``; InvalidArgumentError for any bad file."""
+    return _load(path)[0]
 
 
-def read_document(path) -> dict:
-    """Parse ``path`` as JSON with limits; errors are LoadErrors naming the file."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise LoadError(path, "", f"file is {size} bytes, more than {MAX_JSON_BYTES}")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise LoadError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LoadError(path, "", f"cannot read: {exc}") from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise LoadError(path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
-    except (ValueError, RecursionError) as exc:
-        raise LoadError(path, "", f"not valid JSON: {exc}") from None
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON; write {{\"float\": \"nan\"}} style tags")
-
-
-def load_net(path):
-    """Load a net saved by ``Net.save``; InvalidArgumentError for any bad file."""
+def _load(path):
+    """(the net or plan, {saved net name: Net}) of a saved file."""
     path = Path(path)
     doc = read_document(path)
     dec = _Decoder(path)
     try:
-        return _build_net(dec, doc)
+        fmt = doc.get("format") if isinstance(doc, dict) else None
+        if fmt == PLAN_FORMAT:
+            return _build_plan(dec, doc)
+        net = _build_net(dec, doc)
+        return net, {doc["name"]: net}
     finally:
         dec.close()
 
 
-def _build_net(dec: _Decoder, doc):
+def load_net(path, name=None):
+    """The net saved in ``path``; for a plan file, its net saved as ``name`` (required when it has several)."""
     from .net import Net
-    dec.fields(doc, "", _NET_FIELDS)
-    if doc["format"] != FORMAT:
-        raise dec.fail("format", f"expected {FORMAT!r}, got {_describe(doc['format'])}")
+    obj, nets = _load(path)
+    if isinstance(obj, Net) and name in (None, next(iter(nets))):
+        return obj
+    if name is None and len(nets) == 1:
+        return next(iter(nets.values()))
+    if name not in nets:
+        what = "a net" if isinstance(obj, Net) else f"plan {obj.name!r}"
+        raise LoadError(path, "nets" if not isinstance(obj, Net) else "name",
+                        f"{what} with nets {sorted(nets)}; choose one as {path}#NAME")
+    return nets[name]
+
+
+def _header(dec: _Decoder, doc, fmt: str, fields: set) -> None:
+    dec.fields(doc, "", fields)
+    if doc["format"] != fmt:
+        raise dec.fail("format", f"expected {FORMAT!r} or {PLAN_FORMAT!r}, got {_describe(doc['format'])}")
     if doc["version"] != VERSION or isinstance(doc["version"], bool):
         raise dec.fail("version", f"version {json.dumps(doc['version'])[:20]} is not supported; "
                                   f"this netjit reads version {VERSION}")
-    name = dec.expect(doc["name"], str, "name", "a net name")
     if doc["constants"] is not None:
         c = dec.expect(doc["constants"], str, "constants", "a file name or null")
         if Path(c).name != c or not c.endswith(".npz") or c.startswith("."):
-            raise dec.fail("constants", f"expected a .npz file name beside the net file, got {c!r}")
+            raise dec.fail("constants", f"expected a .npz file name beside the saved file, got {c!r}")
         dec.npz_name = c
-    ext_in = dec.names(doc["external_inputs"], "external_inputs")
-    ext_out = dec.names(doc["external_outputs"], "external_outputs")
-    dec.expect(doc["ops"], list, "ops", "a list of ops")
+
+
+def _build_net(dec: _Decoder, doc):
+    _header(dec, doc, FORMAT, _HEADER | _BODY)
+    return _net_from_body(dec, {k: doc[k] for k in _BODY}, "")
+
+
+def _net_from_body(dec: _Decoder, body, loc: str):
+    from .net import Net
+    dec.fields(body, loc, _BODY)
+    at = f"{loc}." if loc else ""
+    name = dec.expect(body["name"], str, f"{at}name", "a net name")
+    ext_in = dec.names(body["external_inputs"], f"{at}external_inputs")
+    ext_out = dec.names(body["external_outputs"], f"{at}external_outputs")
+    dec.expect(body["ops"], list, f"{at}ops", "a list of ops")
     net = Net(name)
     net.AddExternalInput(*ext_in)
-    for i, raw in enumerate(doc["ops"]):
-        _add_saved_op(dec, net, raw, f"ops[{i}]")
+    for i, raw in enumerate(body["ops"]):
+        _add_saved_op(dec, net, raw, f"{at}ops[{i}]")
     net.AddExternalOutput(*ext_out)
     return net
+
+
+def _build_plan(dec: _Decoder, doc):
+    from .steps import Plan
+    _header(dec, doc, PLAN_FORMAT, _HEADER | {"nets", "steps"})
+    name = dec.expect(doc["name"], str, "name", "a plan name")
+    nets = {}
+    for i, body in enumerate(dec.expect(doc["nets"], list, "nets", "a list of nets")):
+        net = _net_from_body(dec, body, f"nets[{i}]")
+        if body["name"] in nets:
+            raise dec.fail(f"nets[{i}].name", f"two nets are named {body['name']!r}")
+        nets[body["name"]] = net
+    plan = Plan(name)
+    for i, raw in enumerate(dec.expect(doc["steps"], list, "steps", "a list of steps")):
+        step = _step_from_doc(dec, raw, f"steps[{i}]", nets, 0)
+        try:
+            plan.AddStep(step)
+        except NetjitError as exc:
+            raise dec.fail(f"steps[{i}]", str(exc)) from None
+    return plan, nets
+
+
+def _step_from_doc(dec: _Decoder, raw, loc: str, nets: dict, depth: int):
+    from .steps import ExecutionStep
+    if depth > _MAX_DEPTH:
+        raise dec.fail(loc, f"steps nested deeper than {_MAX_DEPTH} levels")
+    dec.fields(raw, loc, {"name", "nets", "substeps"} | set(_STEP_SETTINGS))
+    step = ExecutionStep(dec.expect(raw["name"], str, f"{loc}.name", "a step name"))
+    try:
+        for i, net_name in enumerate(dec.names(raw["nets"], f"{loc}.nets")):
+            if net_name not in nets:
+                raise dec.fail(f"{loc}.nets[{i}]", f"no net named {net_name!r} in this plan")
+            step.AddNet(nets[net_name])
+        for i, sub in enumerate(dec.expect(raw["substeps"], list, f"{loc}.substeps", "a list of steps")):
+            step.AddSubstep(_step_from_doc(dec, sub, f"{loc}.substeps[{i}]", nets, depth + 1))
+        for key, (kind, setter) in _STEP_SETTINGS.items():
+            value = raw[key]
+            if value is not None:
+                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                    raise dec.fail(f"{loc}.{key}", f"expected {kind.__name__} or null, got {_describe(value)}")
+                getattr(step, setter)(value)
+    except LoadError:
+        raise
+    except NetjitError as exc:
+        raise dec.fail(loc, str(exc)) from None
+    return step
 
 
 def _add_saved_op(dec: _Decoder, net, raw, loc: str) -> None:

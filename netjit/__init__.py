@@ -9,7 +9,7 @@ from . import errors  # noqa: F401
 from .config import RunOptions, SessionConfig
 from netjit.compiler.device import device
 from netjit.compiler.net import BlobReference, Net
-from netjit.compiler.net_io import load_net as load
+from netjit.compiler.net_io import load
 from netjit.runtime.compiled_program import Program, compile
 from netjit.runtime.session import Session
 from netjit.compiler.steps import ExecutionStep, Plan, execution_step, to_execution_step

@@ -2,6 +2,7 @@
 
 A NET argument is one of
   ``path/net.json``              a net saved with ``Net.save``
+  ``path/plan.json#NET``         the net saved as NET in a plan file (``save_plan``)
   ``path/to/module.py:function`` a file whose function returns a Net
   ``package.module:function``    the same for an importable module
 Running a module is running the user's code, by design; a ``.json`` file is
@@ -14,7 +15,7 @@ import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -29,9 +30,10 @@ def load_net(spec: str) -> Net:
     module, sep, func = spec.rpartition(":")
     if sep and func.isidentifier() and (module.endswith(".py") or _is_module_name(module)):
         return _net_from_function(module, func, spec)
-    if Path(spec).suffix == ".json":
+    path, _, name = spec.partition("#")
+    if Path(path).suffix == ".json":
         from netjit.compiler.net_io import load_net as load_saved
-        return load_saved(spec)
+        return load_saved(path, name or None)
     raise InvalidArgumentError(f"cannot read net {spec!r}: expected a saved net (file.json), "
                                "path/to/module.py:function or package.module:function")
 
@@ -144,9 +146,5 @@ def read_ir_text(path: str) -> str:
 def is_net_spec(spec: str) -> bool:
     """Does ``spec`` name a net (rather than an IR dump)?"""
     module, sep, func = spec.rpartition(":")
-    return spec.endswith(".json") or bool(sep and func.isidentifier() and
+    return spec.partition("#")[0].endswith(".json") or bool(sep and func.isidentifier() and
                                           (module.endswith(".py") or _is_module_name(module)))
-
-
-def optional_net(spec: Optional[str]) -> Optional[Net]:
-    return None if spec is None else load_net(spec)

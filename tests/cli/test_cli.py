@@ -240,3 +240,16 @@ def test_hostile_net_file_is_one_clean_line(work, edit, where):
     rc, _, err = netjit("inspect", "bad.json", cwd=work, check=False)
     clean_error(rc, err, "bad.json", where)
     assert len(err.strip().splitlines()) == 1
+
+
+def test_inspect_one_net_of_a_saved_plan(work):
+    from netjit.compiler.net_io import save_plan
+    from netjit.compiler.steps import Plan, execution_step
+    a, b = build_demo_net(), build_demo_net()
+    plan = Plan("two")
+    plan.AddStep(execution_step("both", [a, b]))
+    save_plan(plan, work / "plan.json")
+    _, text, _ = netjit("inspect", f"plan.json#{b.name}", "--fetch", "logits", cwd=work)
+    assert text.startswith(f"graph {b.name}(%x)") and "return %logits" in text
+    rc, _, err = netjit("inspect", "plan.json", cwd=work, check=False)
+    clean_error(rc, err, "plan.json#NAME", a.name)

@@ -162,3 +162,57 @@ def test_load_budget_refuses_huge_constants(tmp_path, monkeypatch):
     monkeypatch.setenv("NETJIT_MAX_LOAD_BYTES", "1000")
     with pytest.raises(LoadError, match="NETJIT_MAX_LOAD_BYTES"):
         nj.load(tmp_path / "n.json")
+
+
+def counting_plan():
+    """init sets acc; a loop adds 1 three times; a second step scales it."""
+    from netjit.compiler.steps import Plan, execution_step
+    init = nj.Net("init")
+    init.Const(np.zeros(3, np.float32), "acc")
+    body = nj.Net("body")
+    body.Add(["acc", body.Const(np.ones(3, np.float32))], "acc")
+    scale = nj.Net("scale")
+    scale.Mul(["acc", scale.Const(np.full(3, 2.0, np.float32))], "out")
+    plan = Plan("counting")
+    plan.AddStep(execution_step("init", init))
+    plan.AddStep(execution_step("work", [execution_step("loop", body, num_iter=3), execution_step("s", scale)]))
+    return plan
+
+
+def test_plan_round_trip_runs_the_same(tmp_path):
+    from netjit.compiler.net_io import load_net, save_plan
+    plan = counting_plan()
+    save_plan(plan, tmp_path / "p.json")
+    back = nj.load(tmp_path / "p.json")
+    assert [s.name for s in back.Steps()] == ["init", "work"]
+    loop = back.Steps()[1].Substeps()[0]
+    assert loop.num_iter == 3 and same_ops(loop.Nets()[0], plan.Steps()[1].Substeps()[0].Nets()[0])
+    results = []
+    for p in (plan, back):
+        ws = nj.Workspace()
+        ws.run(p)
+        results.append(ws.fetch_blob("out"))
+    np.testing.assert_array_equal(results[0], np.full(3, 6.0, np.float32))
+    np.testing.assert_array_equal(results[1], results[0])
+    assert same_ops(load_net(tmp_path / "p.json", "scale"), plan.Steps()[1].Substeps()[1].Nets()[0])
+    with pytest.raises(LoadError, match=r"#NAME"):
+        load_net(tmp_path / "p.json")
+
+
+@pytest.mark.parametrize("path, value, where", [
+    (["steps", 0, "nets", 0], "nope", r"steps\[0\]\.nets\[0\]: no net named 'nope'"),
+    (["steps", 1, "substeps", 0, "num_iter"], "3", r"steps\[1\]\.substeps\[0\]\.num_iter"),
+    (["steps", 1, "substeps", 0, "num_iter"], True, r"steps\[1\]\.substeps\[0\]\.num_iter"),
+    (["steps", 1, "evil"], 1, r"steps\[1\]\.evil"),
+    (["nets", 1, "name"], lambda doc: doc["nets"][0]["name"], r"nets\[1\]\.name: two nets"),
+    (["nets", 2, "ops", 1, "type"], "Exec", r"nets\[2\]\.ops\[1\]\.type"),
+    (["steps", 1, "nets"], lambda doc: [doc["nets"][0]["name"]], r"steps\[1\]: .*both network and substeps"),
+])
+def test_hostile_plan_is_a_clean_error_with_location(tmp_path, path, value, where):
+    from netjit.compiler.net_io import save_plan
+    save_plan(counting_plan(), tmp_path / "p.json")
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc = mutate(doc, path, value(doc) if callable(value) else value)
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    with pytest.raises(LoadError, match=where):
+        nj.load(tmp_path / "p.json")

@@ -4,9 +4,9 @@
         ->  %y = FusedElementwise(%x, %b, program=(Mul(in0, in0); Tanh(t0); Add(t1, in1)))
 
 A group is grown in topological order: an elementwise node joins the groups
-of its elementwise producers on the same device when the union stays convex
-(no path leaves the group and comes back, which would make the fused node
-depend on itself). Broadcasting inside a group is allowed; the fused node's
+of its elementwise producers on the same device when no path leaves the
+union and comes back into it, counting the other groups as the single nodes
+they will become (else two fused nodes could depend on each other). Broadcasting inside a group is allowed; the fused node's
 inputs are the group's external inputs in order of first use, and its outputs
 are every member value used outside the group (or fetched), in topological
 order, so an intermediate needed elsewhere becomes an extra output. Host and
@@ -31,27 +31,38 @@ def _fusible(graph, n) -> bool:
     return all(t.dtype != DTYPES["str"] for t in types)
 
 
-def _convex(graph, group: set, pos: dict, limit: int) -> bool:
-    """No path from ``group`` through an outside node back into ``group``.
+def _convex(graph, union: set, pos: dict, limit: int, group_of: dict, members: dict) -> bool:
+    """No path from ``union`` through outside nodes back into ``union``.
 
-    Every member sits at a topological position <= ``limit``, so a path that
-    returns can only pass through outside nodes positioned before ``limit``.
+    Other groups count as single nodes (they will be fused too): entering one
+    at any member leaves it from every member. Every member sits at a
+    topological position <= ``limit``, so a path that returns can only pass
+    through ungrouped nodes positioned before ``limit``.
     """
-    frontier = [w for m in group for w in graph.nx.successors(m)
-                if w not in group and pos[w] < limit]
-    seen = set(frontier)
+    seen: set = set()
+    frontier: list = []
+
+    def visit(w):
+        unit = members.get(group_of.get(w), {w})
+        if w not in seen and (w in group_of or pos[w] < limit):
+            seen.update(unit)
+            frontier.extend(unit)
+
+    for m in union:
+        for w in graph.nx.successors(m):
+            if w not in union:
+                visit(w)
     while frontier:
         for s in graph.nx.successors(frontier.pop()):
-            if s in group:
+            if s in union:
                 return False
-            if s not in seen and pos[s] < limit:
-                seen.add(s)
-                frontier.append(s)
+            visit(s)
     return True
 
 
 def fusion_groups(graph) -> list[list[int]]:
-    """Maximal convex groups of fusible nodes, each in topological order (size >= 2)."""
+    """Maximal groups of fusible nodes whose fusion keeps the graph acyclic,
+    each in topological order (size >= 2)."""
     order = graph.nodes()
     pos = {n: i for i, n in enumerate(order)}
     group_of: dict[int, int] = {}
@@ -62,7 +73,8 @@ def fusion_groups(graph) -> list[list[int]]:
         union = {n}
         for gid in sorted({group_of[u] for u, _ in graph.inputs_of(n) if u in group_of
                            and graph.device(u) == graph.device(n)}):
-            if _convex(graph, union | members[gid], pos, pos[n]):
+            others = {g: m for g, m in members.items() if g != gid}
+            if _convex(graph, union | members[gid], pos, pos[n], group_of, others):
                 union |= members.pop(gid)
         members[n] = union
         group_of.update((m, n) for m in union)

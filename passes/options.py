@@ -26,6 +26,9 @@ CONFIG_FIELDS = {"opt_level": "opt_level", "disabled_passes": "disabled",
 class PassOptions:
     """What the pass manager is told to do."""
 
+    #: 0: required passes only; 1: cleanups (folding, simplification, CSE, DCE);
+    #: 2: + fusion (the default); 3: + rewrites that may change float rounding
+    #: in the last bit (never NaN/Inf semantics: that is fast_math).
     opt_level: int = 2
     enabled: frozenset = frozenset()
     disabled: frozenset = frozenset()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -34,6 +35,8 @@ class _PluginState:
     """Whether plugins were loaded and what went wrong (one per process)."""
 
     loaded = False
+    loading = False  # a plugin calling list_passes() while it loads must not recurse
+    lock = threading.RLock()  # sessions compile from many threads
     errors: list = []
     origins: list = []
     modules: list = []
@@ -67,13 +70,24 @@ def ensure_plugins(reload: bool = False) -> None:
     """Load every ``netjit.passes`` entry point once (again with ``reload=True``)."""
     if _PluginState.loaded and not reload:
         return
+    with _PluginState.lock:
+        if (_PluginState.loaded and not reload) or _PluginState.loading:
+            return
+        _PluginState.loading = True
+        try:
+            _load_all(reload)
+        finally:
+            _PluginState.loading = False
+            _PluginState.loaded = True
+
+
+def _load_all(reload: bool) -> None:
     if reload:
         for origin in _PluginState.origins:
             REGISTRY.remove_origin(origin)
         for module in _PluginState.modules:  # so that importing registers again
             sys.modules.pop(module, None)
         _PluginState.errors, _PluginState.origins, _PluginState.modules = [], [], []
-    _PluginState.loaded = True
     for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
         _load_one(ep)
 

@@ -149,7 +149,10 @@ def _rewritable(graph, n) -> bool:
 @register_pass("simplify", phase=Phase.PRE_PLACEMENT, opt_level=1, after=["fold_constants"],
                before=["cse"], fixed_point=True)
 def simplify(graph, ctx) -> bool:
-    """Apply the algebraic rules in RULES once over the graph, in topological order."""
+    """Algebraic identities: x+0, x*1, x/1, --x, Transpose/Reshape pairs, same-dtype Cast, int x*0.
+
+    The rules in RULES are tried on every node once, in topological order.
+    """
     changed = False
     for n in graph.nodes():
         if n not in graph or not _rewritable(graph, n):

@@ -121,4 +121,12 @@ CASES = {
         %r:f32[?,4] = Reshape(%a, shape=(-1, 4))
         %b:f32[?,4] = Add(%a, %r)
         """, "%b, %m")),
+    "fuse/groups-that-would-depend-on-each-other": ("fuse_elementwise", {}, g("""
+        %a:f32[4] = Add(%y, %y)
+        %n:f32[4] = Neg(%a) @cpu:0
+        %k:i64[] = Const(value=i64[]0)
+        %c:f32[] = Cast(%k)
+        %p:f32[4] = Add(%n, %c)
+        %q:f32[4] = Add(%a, %c)
+        """, "%p, %q")),
 }

@@ -44,8 +44,10 @@ def _bait(draw, g, v):
 
 @st.composite
 def baited_graph(draw, max_nodes: int = 8, max_bait: int = 4):
-    """(graph, feeds): a random graph whose extra outputs are rewrite bait."""
-    g, feeds = draw(random_graph(max_nodes=max_nodes))
+    """(graph, feeds): a random graph (unplaced or over two devices) whose extra
+    outputs are rewrite bait."""
+    devices = draw(st.sampled_from(((), ("cpu:0", "cpu:1"))))
+    g, feeds = draw(random_graph(max_nodes=max_nodes, devices=devices))
     values = [(n, k) for n in g.nodes() for k, t in enumerate(g.types(n))
               if t.dtype in O.FLOAT_DTYPES]
     for _ in range(draw(st.integers(0, max_bait))):

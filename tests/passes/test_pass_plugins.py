@@ -41,9 +41,12 @@ def test_example_plugin_is_discovered_listed_and_runs_in_its_phase(tmp_path):
         assert records["fold_constants"].order < rec.order < records["cse"].order
         graph = parse_graph(CUBE)
         x = np.linspace(0.1, 3, 7).astype(np.float32)
-        ctx = make_context(verify=True, opt_level=1, enabled={"strength_reduce_pow"})
+        ctx = make_context(verify=True, opt_level=2)
+        run_phase(parse_graph(CUBE), Phase.PRE_PLACEMENT, ctx)
+        assert [a.changed for a in ctx.history if a.name == "strength_reduce_pow"] == [False]  # -O3 only
+        ctx = make_context(verify=True, opt_level=1, enabled={"strength_reduce_pow"}, fast_math=True)
         run_phase(graph, Phase.PRE_PLACEMENT, ctx)
-        assert [a.name for a in ctx.history if a.changed] == ["strength_reduce_pow", "dce"]
+        assert [a.name for a in ctx.history if a.changed][0] == "strength_reduce_pow"
         assert "Pow(%x, %three)" not in str(graph) and "Pow(%x, %half)" in str(graph)
         assert outputs_differ(evaluate(parse_graph(CUBE), [x]), evaluate(graph, [x])) is None
     assert "strength_reduce_pow" not in {r.name for r in list_passes()}

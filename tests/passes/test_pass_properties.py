@@ -15,6 +15,7 @@ from hypothesis import given
 
 from netjit.backends.reference import evaluate
 from netjit.compiler.ops import OpKind
+from netjit.errors import PassError
 from netjit.passes import Phase, make_context, outputs_differ, run_pass, run_phase
 from pass_strategies import baited_graph
 
@@ -22,7 +23,10 @@ from pass_strategies import baited_graph
 def _optimised(graph, **options):
     g = graph.copy()
     ctx = make_context(verify=True, **options)
-    run_phase(g, Phase.PRE_PLACEMENT, ctx)
+    try:
+        run_phase(g, Phase.PRE_PLACEMENT, ctx)
+    except PassError as exc:  # show the graph hypothesis found
+        raise AssertionError(f"{exc}\n{options} on:\n{graph}") from exc
     return g, ctx
 
 

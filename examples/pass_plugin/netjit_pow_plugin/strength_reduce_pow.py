@@ -4,15 +4,16 @@
 
 Only when the exponent is a constant whose elements all equal one integer
 2..max_exponent and the result has x's exact type (no broadcast or dtype
-promotion by the constant). For floats the product rounds at each multiply
-where ``pow`` rounds once, so results may differ from ``pow`` in the last
-bit or two (x**2 is exact); integers are exact.
+promotion by the constant). ``x*x`` is exactly ``pow(x, 2)``, and integers
+are exact at any power; for float exponents of 3 and more the product rounds
+at each multiply where ``pow`` rounds once (a last-bit difference), so those
+are rewritten only at opt level 3 or with ``fast_math``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from netjit.compiler.ops import Const, Mul, Pow
+from netjit.compiler.ops import FLOAT_DTYPES, Const, Mul, Pow
 from netjit.passes import Phase, register_pass
 
 
@@ -30,6 +31,11 @@ def _exponent(graph, n, limit):
     if tx != graph.types(n)[0] or tx.shape is None or arr.ndim > len(tx.shape):
         return None
     return int(k)
+
+
+def _may_round(t, ctx) -> bool:
+    """Rounding may change (floats) only at opt level 3 or with fast_math."""
+    return t.dtype not in FLOAT_DTYPES or ctx.opt_level >= 3 or ctx.fast_math
 
 
 def _power(graph, x, k, like):
@@ -52,7 +58,7 @@ def strength_reduce_pow(graph, ctx) -> bool:
                 d["control"] for _, _, d in graph.nx.out_edges(n, data=True)):
             continue
         k = _exponent(graph, n, limit)
-        if k is None:
+        if k is None or (k > 2 and not _may_round(graph.types(n)[0], ctx)):
             continue
         x = graph.inputs_of(n)[0]
         result = _power(graph, x, k, n)

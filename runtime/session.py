@@ -134,10 +134,13 @@ class Session:
         """
         if self._closed:
             self._check_open()
-        sig = self._signature(fetches, feed_dict, targets)
+        try:
+            sig = self._signatures[(fetches, tuple(feed_dict) if feed_dict else (), targets)]
+        except (KeyError, TypeError):  # new, or unhashable (a list): parse it
+            sig = self._signature(fetches, feed_dict, targets)
         values = list(feed_dict.values()) if feed_dict else []
         step, built = sig.step, None
-        if step is None or not step.accepts(values):
+        if step is None or not step._accepts(values):
             values, step, built = self._bind(sig, values)
         if options is None and run_metadata is None and step.direct and self._timeout is None:
             outs = step.run_direct(values, self._variables)
@@ -154,28 +157,47 @@ class Session:
         self._check_open()
         sig = RunSignature(fetches, blob_names(feeds))
         rebuild, state, session = sig.rebuild, self._variables, self
+        single = isinstance(fetches, str)
 
         def call(*values):
-            if session._closed:
-                session._check_open()
             step = sig.step
-            if step is None or not step.accepts(values):
-                values, step, _ = session._bind(sig, list(values))
-            if step.direct and session._timeout is None:
-                return rebuild(step.run_direct(values, state))
-            return rebuild(session._run_pooled(step, values, None, None, None))
+            if step is not None and step.direct and step._accepts(values) and not session._closed \
+                    and session._timeout is None:
+                outs = step.exe(values if step.args is None else [values[i] for i in step.args], state)
+                if step.pick is None:
+                    return outs[0] if single else rebuild(outs)
+                outs = step.pick_outputs(outs, values)
+                return outs[0] if single else rebuild(outs)
+            return rebuild(session._call_slow(sig, values))
         call.signature = sig
         return call
 
+    def _call_slow(self, sig: RunSignature, values) -> list:
+        """A callable's path when the fast checks fail: closed, new types, or pooled."""
+        self._check_open()
+        step = sig.step
+        if step is None or not step.accepts(values):
+            values, step, _ = self._bind(sig, list(values))
+        if step.direct and self._timeout is None:
+            return step.run_direct(values, self._variables)
+        return self._run_pooled(step, values, None, None, None)
+
     def _signature(self, fetches, feed_dict, targets) -> RunSignature:
-        key = (freeze(fetches), tuple(feed_dict) if feed_dict else (), freeze(targets))
+        """The parsed signature, cached under the raw key when hashable, else a frozen one."""
+        feeds = tuple(feed_dict) if feed_dict else ()
+        try:
+            key = (fetches, feeds, targets)
+            hash(key)
+        except TypeError:
+            key = (freeze(fetches), feeds, freeze(targets))
+            if key[0] is None or (targets is not None and key[2] is None):
+                return RunSignature(fetches, feed_dict or (), targets)   # nested: not cached
         sig = self._signatures.get(key)
         if sig is None:
             sig = RunSignature(fetches, feed_dict or (), targets)
-            if key[0] is not None and (targets is None or key[2] is not None):
-                if len(self._signatures) > _MAX_SIGNATURES:
-                    self._signatures.clear()
-                self._signatures[key] = sig
+            if len(self._signatures) > _MAX_SIGNATURES:
+                self._signatures.clear()
+            self._signatures[key] = sig
         return sig
 
     def _bind(self, sig: RunSignature, values: list):

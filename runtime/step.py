@@ -54,7 +54,7 @@ class CompiledStep:
     """Runs a CompiledEntry with feeds and fetches in the caller's order."""
 
     __slots__ = ("entry", "plan", "feed_names", "feed_order", "checks", "fetch_slots",
-                 "direct", "exe", "args", "pick")
+                 "direct", "exe", "args", "pick", "_accepts")
 
     def __init__(self, entry: CompiledEntry, feed_names: Sequence[str], fetch_names: Sequence[str]):
         self.entry = entry
@@ -72,6 +72,7 @@ class CompiledStep:
         for i, name in enumerate(entry.fetches):
             sorted_pos.setdefault(name, i)
         self.fetch_slots = tuple(plan.fetch_slots[sorted_pos[name]] for name in fetch_names)
+        self._accepts = _acceptor(self.checks)
         self.direct = plan.direct
         self.exe = self.args = self.pick = None
         if self.direct:
@@ -87,17 +88,11 @@ class CompiledStep:
         self.pick = None if pick == tuple(range(len(seg.out_slots))) else pick
 
     def accepts(self, values: Sequence) -> bool:
-        """True if every value is an ndarray of the compiled dtype, rank and static dims."""
-        if len(values) != len(self.checks):
-            return False
-        for v, (_, _, dtype, ndim, dims) in zip(values, self.checks):
-            if type(v) is not np.ndarray or v.dtype is not dtype or (ndim is not None and v.ndim != ndim):
-                return False
-            shape = v.shape
-            for a, d in dims:
-                if shape[a] != d:
-                    return False
-        return True
+        """True if every value is an ndarray of the compiled dtype, rank and static dims.
+
+        Replaced per instance by generated straight-line code (see ``_acceptor``).
+        """
+        return self._accepts(values)
 
     def check(self, values: Sequence[np.ndarray]) -> None:
         """Raise the error a user should see for values ``accepts`` refused."""
@@ -111,10 +106,11 @@ class CompiledStep:
         """The single-segment path: call the executable on this thread."""
         args = values if self.args is None else [values[i] for i in self.args]
         outs = self.exe(args, state)
-        pick = self.pick
-        if pick is None:
-            return outs
-        return [outs[i] if i >= 0 else values[~i] for i in pick]
+        return outs if self.pick is None else self.pick_outputs(outs, values)
+
+    def pick_outputs(self, outs: Sequence, values: Sequence) -> list:
+        """The caller's fetches from a segment's outputs (and fed values fetched back)."""
+        return [outs[i] if i >= 0 else values[~i] for i in self.pick]
 
     def run(self, values: Sequence[np.ndarray], state, executor, deadline: Optional[float] = None,
             stats: Optional[list] = None) -> list:
@@ -128,6 +124,24 @@ class CompiledStep:
         finally:
             executor.finish(rdv)
         return [rdv.slots[s] for s in self.fetch_slots]
+
+
+def _acceptor(checks):
+    """Generated ``accepts(values)``: one straight-line test per feed, no loops or lookups."""
+    env = {"ndarray": np.ndarray}
+    tests = [f"len(values) == {len(checks)}"]
+    for i, (_, t, dtype, ndim, dims) in enumerate(checks):
+        env[f"d{i}"] = dtype
+        v = f"values[{i}]"
+        tests.append(f"type({v}) is ndarray and {v}.dtype is d{i}")
+        if ndim is not None and len(dims) == ndim:
+            tests.append(f"{v}.shape == {tuple(t.shape)!r}")
+        elif ndim is not None:
+            tests.append(f"{v}.ndim == {ndim}")
+            tests += [f"{v}.shape[{a}] == {d}" for a, d in dims]
+    src = "def accepts(values):\n    return (" + "\n            and ".join(tests) + ")\n"
+    exec(compile(src, "<netjit feed checks>", "exec"), env)
+    return env["accepts"]
 
 
 def deadline_of(timeout_s: Optional[float]) -> Optional[float]:

@@ -58,6 +58,8 @@ class PassManager:
         phase = Phase.parse(phase)
         ctx = self.ctx
         passes = select(phase, ctx.options, self.registry)
+        if not passes:  # nothing to run: no dumps, no verification of a phase that does nothing
+            return False
         for inst in ctx.instruments:
             inst.enter_phase(graph, phase, ctx)
         changed_any = False

@@ -199,3 +199,33 @@ def test_session_passes_dump_dir_and_opt_level_through(tmp_path):
         np.testing.assert_array_equal(s.run(y, {x: np.arange(3, dtype=np.float32)}), [0, 1, 2])
     (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("dumped")]
     assert (folder / "summary.txt").exists() and any("simplify" in p.name for p in folder.iterdir())
+
+
+def test_analysis_cache_is_shared_until_a_pass_changes_the_graph(scratch):
+    computed = []
+
+    def analysis(graph, ctx):
+        return ctx.analyses.get("node_count", lambda: computed.append(len(graph)) or len(graph))
+
+    register_pass("t_read1", after=["prune"], before=["fold_constants"])(lambda g, c: analysis(g, c) and False)
+    register_pass("t_read2", after=["t_read1"], before=["fold_constants"])(lambda g, c: analysis(g, c) and False)
+    register_pass("t_read3", after=["dce"])(lambda g, c: analysis(g, c) and False)
+    run_phase(parse_graph(TEXT), Phase.PRE_PLACEMENT, make_context(opt_level=1))
+    assert computed == [6, 3]  # once after prune, again after simplify/cse/dce changed it
+
+
+@pytest.mark.parametrize("level", [0, 2, 3])
+def test_stateful_programs_keep_their_effects_at_every_opt_level(level):
+    net = nj.Net("stateful")
+    x = net.Placeholder("x", np.float32, (2,))
+    v = net.Variable(np.zeros(2, np.float32), "v")
+    one = net.Add([net.Const(np.float32(0.5)), net.Const(np.float32(0.5))])
+    step = net.AssignAdd([v, net.Mul([x, one])], "step")
+    y = net.Add([net.Mul([x, one]), net.Const(np.float32(0.0))], "y")
+    cfg = nj.SessionConfig(opt_level=level, backend="reference")
+    xv = np.array([1.0, 2.0], np.float32)
+    with nj.Session(net, cfg) as s:
+        for k in range(1, 4):
+            out = s.run(y, {x: xv}, targets=[step])
+            np.testing.assert_array_equal(out, xv)
+        np.testing.assert_array_equal(s.run(v), 3 * xv)

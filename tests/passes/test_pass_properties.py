@@ -71,3 +71,13 @@ def test_passes_never_grow_the_graph_and_fusion_leaves_no_adjacent_pair(case):
 def _elementwise(g, n):
     return g.op(n).kind is OpKind.ELEMENTWISE and all(
         t.dtype != object for t in g.types(n))
+
+
+@given(baited_graph())
+def test_optimised_graphs_round_trip_through_text_and_json(case):
+    from netjit.compiler.ir.parser import constants_of, parse_graph
+    from netjit.compiler.ir.serialize import graph_from_json, graph_to_json
+    graph, feeds = case
+    g, _ = _optimised(graph, opt_level=2)
+    assert parse_graph(str(g), constants_of(g)) == g
+    assert graph_from_json(graph_to_json(g)) == g

@@ -124,6 +124,16 @@ def test_text_round_trip_restores_everything_including_placement_reasons():
     assert back.meta(2)["placement"] == "explicit device"
 
 
+@pytest.mark.parametrize("old, new", [
+    ("@cpu:1", "@cpu:2"), ("axis=1", "axis=-1"), ("%b", "%c"), ("[4.0, 5.0]", "[4.0, 5.5]"),
+    (" ^%2", ""), ("Add(%y, %y)", "Mul(%y, %y)"), ("return %y~2, %5", "return %5, %y~2"), ("  targets %6\n", ""),
+    ("graph small(%x)", "graph small"), ("%6:() = Print(%b", "%6:() = Print(%5"),
+])
+def test_any_change_to_the_text_gives_an_unequal_graph(old, new):
+    assert old in SMALL_TEXT
+    assert parse_graph(SMALL_TEXT.replace(old, new)) != small_graph()
+
+
 def fused_graph() -> Graph:
     g = Graph("fused")
     a = g.add(O.Placeholder(F32, (2, None)), names=["a b"])

@@ -34,12 +34,15 @@ class PassInstrument:
 class TimingInstrument(PassInstrument):
     """Wall time and node counts per application (stored on the Application)."""
 
+    def __init__(self):
+        self._start = 0.0
+
     def run_before_pass(self, graph, app, ctx):
         app.nodes_before = len(graph)
-        app.start = time.perf_counter()
+        self._start = time.perf_counter()
 
     def run_after_pass(self, graph, app, ctx):
-        app.seconds = time.perf_counter() - getattr(app, "start", time.perf_counter())
+        app.seconds = time.perf_counter() - self._start
         app.nodes_after = len(graph)
         ctx.logger.debug("pass %s: %.3f ms, %d -> %d nodes%s", app.name, app.seconds * 1e3,
                          app.nodes_before, app.nodes_after, "" if app.changed else " (no change)")
@@ -59,13 +62,16 @@ class VerifyInstrument(PassInstrument):
             raise PassError(f"the graph {graph.name!r} given to phase {phase.name} does not "
                             f"verify (before any pass ran): {exc}") from None
 
+    def __init__(self):
+        self._before = None
+
     def run_before_pass(self, graph, app, ctx):
-        app.signature = _signature(graph)
+        self._before = _signature(graph)
 
     def run_after_pass(self, graph, app, ctx):
         try:
             graph.verify()
-            self._check_signature(graph, app.signature)
+            self._check_signature(graph, self._before)
         except InvalidArgumentError as exc:
             raise PassError(broken_message(app, ctx, graph, exc)) from None
 

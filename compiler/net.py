@@ -294,6 +294,9 @@ class Net:
             cv = ConstValue(value, dtype if dtype is not object else None)
             if cv.array.dtype != object:
                 O.as_dtype(cv.array.dtype)
+            elif not all(isinstance(v, str) for v in cv.array.flat):
+                raise TypeError("host constants must be strings; got "
+                                f"{sorted({type(v).__name__ for v in cv.array.flat})}")
         except (ValueError, TypeError, InvalidArgumentError) as exc:
             raise self._fail("Const", [str(blob_out)] if blob_out else [], f"bad value: {exc}") from None
         return self._add_op("Const", [], blob_out, {}, op=O.Const(cv))

@@ -73,3 +73,12 @@ def test_bad_calls_fail_at_build_time_naming_net_op_and_blob(build, message):
 def test_unknown_op_is_also_an_attribute_error():
     net = nj.Net("attr")
     assert not hasattr(net, "Foo") and hasattr(net, "Relu")
+
+
+def test_const_rejects_non_string_host_values():
+    import pytest
+    import netjit as nj
+    net = nj.Net("hostconst")
+    with pytest.raises(nj.errors.InvalidArgumentError, match="host constants must be strings"):
+        net.Const(object(), "o")
+    assert str(net.Const("hello", "s")) == "s"

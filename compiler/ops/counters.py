@@ -52,6 +52,9 @@ class Counter:
 
     __hash__ = None
 
+    def __reduce__(self):  # copy/deepcopy/pickle: same count, a new lock
+        return (Counter, (self._count,))
+
     def __repr__(self) -> str:
         return f"Counter({self._count})"
 
@@ -80,6 +83,11 @@ class _CounterOp(Op):
         if inputs and inputs[0].dtype != _COUNTER_TYPE.dtype:
             raise InferError(f"expects a counter (made by CreateCounter), got {inputs[0]}")
         return (TensorType(_I64, ()),)
+
+    def reference_stateful(self, state, *inputs):
+        """The same as ``reference``: the count lives in the counter blob, not in the
+        store (for backends that route every op marked ``stateful`` through the store)."""
+        return self.reference(*inputs)
 
 
 @register_op

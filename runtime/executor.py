@@ -35,13 +35,23 @@ class Executor:
         self.threads = n
 
     # -- runs ---------------------------------------------------------------
-    def start(self, rdv: Rendezvous, state, ready) -> None:
-        """Register ``rdv`` (so close() can cancel it) and launch ``ready`` segments."""
+    def start(self, rdv: Rendezvous, state, ready, inline: bool = False) -> None:
+        """Register ``rdv`` (so close() can cancel it) and launch ``ready`` segments.
+
+        With ``inline`` the caller's thread runs the first ready segment itself
+        (and what it makes ready) instead of waiting idle, unless it may block
+        (host ops) or the run has a deadline the caller must be free to enforce.
+        """
         with self._lock:
             if self._closed:
                 raise CancelledError("Run call was cancelled: the session is closing")
             self._live.add(rdv)
-        self.launch(rdv, state, ready)
+        first = ready[0] if ready else None
+        if not inline or first is None or rdv.deadline is not None or rdv.plan.segments[first].blocking:
+            self.launch(rdv, state, ready)
+            return
+        self.launch(rdv, state, ready[1:])
+        self._run(rdv, state, first, caller=True)
 
     def launch(self, rdv: Rendezvous, state, segments) -> None:
         for i in segments:
@@ -55,7 +65,8 @@ class Executor:
         with self._lock:
             self._live.discard(rdv)
 
-    def _run(self, rdv: Rendezvous, state, i: int) -> None:
+    def _run(self, rdv: Rendezvous, state, i: int, caller: bool = False) -> None:
+        """Run segment ``i``, then one segment it made ready (never a blocking one on the caller)."""
         plan = rdv.plan
         while i is not None:
             if rdv.error is not None:
@@ -72,6 +83,9 @@ class Executor:
                 rdv.stats.append(SegmentStat(seg.name, seg.device, threading.current_thread().name,
                                              t0, time.perf_counter() - t0, output_bytes(outs), seg.tier))
             ready = rdv.finish(i, outs)
+            if caller and ready and plan.segments[ready[0]].blocking:
+                self.launch(rdv, state, ready)
+                return
             if ready:
                 self.launch(rdv, state, ready[1:])
             i = ready[0] if ready else None

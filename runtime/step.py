@@ -118,7 +118,7 @@ class CompiledStep:
         rdv = Rendezvous(self.plan, deadline, stats)
         for slot, i in enumerate(self.feed_order):
             rdv.slots[slot] = values[i]
-        executor.start(rdv, state, rdv.ready())
+        executor.start(rdv, state, rdv.ready(), inline=True)
         try:
             rdv.wait(rdv.all_done)
         finally:

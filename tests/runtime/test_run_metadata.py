@@ -15,7 +15,8 @@ FULL = nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE)
 
 def test_first_run_traces_compile_then_cache_hits(tmp_path):
     xv = np.ones((2, 3), np.float32)
-    with session(ping_pong_net()) as s:
+    net = ping_pong_net()
+    with session(net) as s:
         first = RunMetadata()
         np.testing.assert_allclose(s.run("c", {"x": xv}, options=FULL, run_metadata=first),
                                    ping_pong_expected(xv), rtol=1e-6)
@@ -32,7 +33,7 @@ def test_first_run_traces_compile_then_cache_hits(tmp_path):
     assert all(s.duration >= 0 and s.thread and s.tier for s in stats)
     assert [s.output_bytes for s in stats] == [24, 24, 24]       # one f32[2,3] each
     assert stats[0].start + stats[0].duration <= stats[1].start + 1e-6    # cpu:1 waited for a
-    assert [g.name for g in second.partition_graphs] == ["pingpong@cpu:0", "pingpong@cpu:1"]
+    assert [g.name for g in second.partition_graphs] == [f"{net.name}@cpu:0", f"{net.name}@cpu:1"]
     summary = second.cost_summary
     assert summary["segments"] == 3 and summary["devices"] == 2 and summary["output_bytes"] == 72
     path = tmp_path / "trace.json"

@@ -24,9 +24,7 @@ from typing import Optional
 
 from netjit.errors import FailedPreconditionError, InvalidArgumentError
 
-from . import ops as _registry  # noqa: F401  (the op registry must be loaded)
 from .net import BlobReference, Net
-from .ops import counters, logical, python_op  # noqa: F401  (register the builder's ops)
 from .steps import ExecutionStep, add_net_attribute, execution_step
 from .task import Task, TaskGroup, _Scoped
 

@@ -19,6 +19,10 @@ from .state import Variable, Assign, AssignAdd, StatefulOp, StateStore  # noqa: 
 from .host import Print  # noqa: F401
 from .fused import FusedElementwise  # noqa: F401
 from .comm import CONTROL_TOKEN, Recv, Send  # noqa: F401
+from . import logical, python_op, counters  # noqa: F401,E402  (registers Not/And/Or, Python, counters)
+from .logical import Not, And, Or  # noqa: F401
+from .python_op import Python  # noqa: F401
+from .counters import CreateCounter, CountUp, RetrieveCount, ResetCounter  # noqa: F401
 
 
 def get_op(name: str) -> type[Op]:

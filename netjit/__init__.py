@@ -12,6 +12,8 @@ from netjit.compiler.net import BlobReference, Net
 from netjit.compiler.net_io import load
 from netjit.runtime.compiled_program import Program, compile
 from netjit.runtime.session import Session
+from netjit.runtime.stats import RunMetadata
+from netjit.compiler.device import Device
 from netjit.compiler.steps import ExecutionStep, Plan, execution_step, to_execution_step
 from netjit.compiler.task import Cluster, Node, Task, TaskGroup, TaskOutput, WorkspaceType, final_output
 from netjit.compiler.net_builder import NetBuilder, ops
@@ -19,6 +21,7 @@ from netjit.runtime.workspace import Workspace
 from netjit.runtime.local_session import CompiledRunnable, LocalSession
 
 __all__ = ["Net", "BlobReference", "device", "Session", "SessionConfig", "RunOptions",
+           "RunMetadata", "Device",
            "Program", "compile", "errors", "load",
            "Workspace", "ExecutionStep", "execution_step", "to_execution_step", "Plan", "Task",
            "TaskGroup", "TaskOutput", "WorkspaceType", "Node", "Cluster", "LocalSession",

@@ -179,6 +179,7 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
     with trace.span("segments", "compile") as info:
         plan = split(parts, by_feeds=by_feeds, name=name)
         info["segments"] = len(plan.segments)
+    _dump_partitions(ctx, parts.graphs, plan)
     executables = []
     for seg in plan.segments:
         with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
@@ -188,3 +189,18 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
         executables.append(exe)
     return CompiledSignature(graph, parts.graphs, plan, executables, trace)
 
+
+
+def _dump_partitions(ctx, partitions: Mapping[str, Graph], plan: SegmentPlan) -> None:
+    """With a dump directory, write the final partition and segment graphs beside the pass dumps."""
+    folders = [getattr(i, "dir", None) for i in ctx.instruments if type(i).__name__ == "DumpInstrument"]
+    folder = next((f for f in folders if f is not None), None)
+    if folder is None:
+        return
+    (folder / "partitions.txt").write_text("\n\n".join(str(g) for g in partitions.values()) + "\n")
+    lines = []
+    for i, seg in enumerate(plan.segments):
+        lines.append(f"# segment {i} on {seg.device}, level {seg.level}, after {list(seg.after)}")
+        lines.append(f"#   inputs {list(seg.inputs)}\n#   outputs {list(seg.outputs)}")
+        lines.append(str(seg.graph) + "\n")
+    (folder / "segments.txt").write_text("\n".join(lines))

@@ -69,3 +69,14 @@ def test_independent_branches_start_together():
     starters = [seg.device for seg in plan.segments if not seg.after]
     assert sorted(starters) == ["cpu:0", "cpu:1"]
     assert len(md.step_stats) == len(plan.segments) == 3
+
+
+def test_dump_dir_holds_partition_and_segment_graphs(tmp_path):
+    net = ping_pong_net()
+    with session(net, dump_dir=str(tmp_path)) as s:
+        s.run("c", {"x": np.ones((1, 3), np.float32)})
+    folder = tmp_path / net.name
+    partitions = (folder / "partitions.txt").read_text()
+    assert f'graph "{net.name}@cpu:1"' in partitions and 'Send(%b, key="cpu:1->cpu:0/b")' in partitions
+    segments = (folder / "segments.txt").read_text()
+    assert segments.count("# segment ") == 3 and "after [0, 1]" in segments

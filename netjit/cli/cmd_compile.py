@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +45,15 @@ def _compile(net, sig, config, out: Out):
     return compiled, segments, notes
 
 
+def pass_history(compiled, pass_dir: Path) -> list[dict]:
+    """Every pass application of the whole compile, from the pass manager's dump summary when it wrote
+    one (all phases), else from the optimisation stage (PRE_PLACEMENT)."""
+    summaries = sorted(pass_dir.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+    if summaries:
+        return json.loads(summaries[-1].read_text())
+    return [a.as_dict() for a in compiled.applications]
+
+
 def _segments(full) -> list[tuple]:
     """(name, device, nodes, compile seconds, executable) per segment of the pipeline's plan."""
     spans = {e.name: e for e in full.trace.events}
@@ -58,8 +68,9 @@ def _dump(compiled, segments, directory: Path, backend: str) -> list[str]:
     """Write the stage files; returns notes about what could not be written."""
     for i, stage in enumerate(compiled.stages):
         _write(directory / f"stage-{i}-{stage}.txt", str(compiled.stages[stage]))
-    for index, name, graph in compiled.after_pass:
-        _write(directory / "passes" / f"{index:03d}-{_safe(name)}.txt", f"# after {name}\n{graph}")
+    if not any((directory / "passes").glob("*/*.txt")):  # the pass manager did not dump: our snapshots
+        for index, name, graph in compiled.after_pass:
+            _write(directory / "passes" / f"{index:03d}-{_safe(name)}.txt", f"# after {name}\n{graph}")
     for part in compiled.partitions:
         _write(directory / "partitions" / f"{_safe(part.name)}.txt", str(part))
     missing = []
@@ -83,18 +94,22 @@ def exe_graph(full, name: str):
 def run_compile(args, out: Out) -> int:
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch)
-    config = config_of(args, backend=args.backend)
-    compiled, segments, notes = _compile(net, sig, config, out)
     directory = Path(args.dump_dir) if args.dump_dir else None
+    with tempfile.TemporaryDirectory() as tmp:
+        pass_dir = directory / "passes" if directory is not None else Path(tmp)
+        config = config_of(args, backend=args.backend, dump_dir=str(pass_dir))
+        compiled, segments, notes = _compile(net, sig, config, out)
+        history = pass_history(compiled, pass_dir)
     if directory is not None:
         notes += _dump(compiled, segments, directory, config.backend)
     stage_rows = [(s, len(g), f"{compiled.seconds.get(s, 0) * 1e3:.2f}") for s, g in compiled.stages.items()]
     out.table(["stage", "nodes", "ms"], stage_rows, title=f"compile of net {net.name!r}", justify="lrr")
-    if compiled.applications:
-        out.table(["#", "pass", "phase", "ms", "nodes", "changed"],
-                  [(a.index, a.name, a.phase.name, f"{a.seconds * 1e3:.3f}", f"{a.nodes_before}->{a.nodes_after}",
-                    "skipped" if a.skipped else ("yes" if a.changed else "-")) for a in compiled.applications],
-                  title="pass applications", justify="rlrrrl")
+    if history:
+        out.table(["#", "pass", "phase", "graph", "ms", "nodes", "changed"],
+                  [(a["index"], a["pass"], a["phase"], a["graph"], f"{a['seconds'] * 1e3:.3f}",
+                    f"{a['nodes_before']}->{a['nodes_after']}",
+                    "skipped" if a["skipped"] else ("yes" if a["changed"] else "-")) for a in history],
+                  title="pass applications", justify="rlllrrl")
     seg_rows = [(n, d, k, f"{sec * 1e3:.2f}", getattr(e, "tier", ""), _cache(e)) for n, d, k, sec, e in segments]
     out.table(["segment", "device", "nodes", "compile ms", "tier", "cache"], seg_rows,
               title=f"backend {config.backend}", justify="llrrll")
@@ -103,7 +118,7 @@ def run_compile(args, out: Out) -> int:
     if directory is not None:
         summary = {"net": net.name, "feeds": sorted(sig.feeds), "fetches": sig.fetches,
                    "stages": {s: {"nodes": n, "ms": float(ms)} for s, n, ms in stage_rows},
-                   "passes": [a.as_dict() for a in compiled.applications],
+                   "passes": history,
                    "segments": [dict(zip(("name", "device", "nodes", "compile_ms", "tier", "cache"), r))
                                 for r in seg_rows], "notes": notes}
         _write(directory / "summary.json", json.dumps(summary, indent=1))

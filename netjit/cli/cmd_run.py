@@ -34,20 +34,29 @@ def describe_value(name: str, value) -> list[str]:
 
 def _metadata():
     """A RunMetadata if the runtime has one, and RunOptions asking for a full trace."""
-    meta_cls = getattr(nj, "RunMetadata", None)
+    try:
+        from netjit.runtime.stats import RunMetadata
+    except ImportError:
+        RunMetadata = getattr(nj, "RunMetadata", None)
     options = nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE)
-    return (meta_cls() if meta_cls is not None else None), options
+    return (RunMetadata() if RunMetadata is not None else None), options
 
 
 def print_step_stats(meta, out: Out) -> None:
     stats = getattr(meta, "step_stats", None) if meta is not None else None
     if not stats:
         out.line("step stats: not available (the runtime returned none"
-                 + ("" if meta is not None else "; nj.RunMetadata has not landed") + ")")
+                 + ("" if meta is not None else "; RunMetadata has not landed") + ")")
         return
-    rows = [(getattr(s, "device", ""), getattr(s, "name", ""), getattr(s, "tier", ""),
-             f"{getattr(s, 'duration', 0) * 1e3:.3f}") for s in stats]
-    out.table(["device", "segment", "tier", "ms"], rows, title="step stats", justify="lllr")
+    t0 = min(s.start for s in stats)
+    rows = [(s.device, s.name, getattr(s, "thread", ""), getattr(s, "tier", ""), f"{(s.start - t0) * 1e3:.3f}",
+             f"{s.duration * 1e3:.3f}", getattr(s, "output_bytes", "")) for s in stats]
+    out.table(["device", "segment", "thread", "tier", "start ms", "ms", "output bytes"], rows,
+              title="step stats", justify="llllrrr")
+    cost = getattr(meta, "cost_summary", None)
+    if cost:
+        out.line("cost: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                      for k, v in cost.items()))
 
 
 def run_run(args, out: Out) -> int:

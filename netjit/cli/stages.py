@@ -7,6 +7,7 @@ landed yet raises UnimplementedError saying so, never a made-up graph.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -95,7 +96,9 @@ def _optimize(graph, sig, config, out: Compiled, snapshot, on_step) -> Graph:
     if passes is None:
         return pipeline.optimize(graph, config)
     inst = _snapshot_instrument(passes, snapshot, out.after_pass, on_step)
-    ctx = passes.make_context(config, sig.feeds, sig.fetches, instruments=[inst])
+    # Dumps (config.dump_dir) belong to the real whole compile below, not to this snapshot run.
+    ctx = passes.make_context(dataclasses.replace(config, dump_dir=None), sig.feeds, sig.fetches,
+                              instruments=[inst])
     graph = pipeline.optimize(graph, config, ctx=ctx)
     out.applications = list(ctx.history)
     return graph

@@ -312,3 +312,32 @@ def test_many_threads_mixed_signatures_on_one_session():
     assert not failures
     assert int(s.run(v)[0]) == 8 * 50
     s.close()
+
+
+def test_host_ops_on_two_devices_keep_program_order():
+    """Host ops are ordered by control edges; across devices these become control Send/Recv pairs."""
+    seen = []
+    net = nj.Net("order")
+    x = net.Placeholder("x", np.float32, (None,))
+    for i, dev in enumerate(["cpu:1", "cpu:0", "cpu:1", "cpu:0"]):
+        with nj.device(dev):
+            net.Python(lambda ins, outs, i=i: (seen.append(i), outs.__setitem__(0, ins[0] + i)))([x], f"h{i}")
+    with session(net) as s:
+        out = s.run([f"h{i}" for i in range(4)], {x: np.zeros(1, np.float32)})
+        plan = s._cache.entries()[0].plan
+    assert seen == [0, 1, 2, 3]
+    assert [float(o[0]) for o in out] == [0, 1, 2, 3]
+    assert [seg.device for seg in plan.segments] == ["cpu:1", "cpu:0", "cpu:1", "cpu:0"]
+
+
+def test_variable_updated_on_one_device_read_on_another():
+    net = nj.Net("vars2")
+    with nj.device("cpu:1"):
+        v = net.Variable(np.zeros(2, np.float32), "v")
+        inc = net.AssignAdd([v, net.Const(np.ones(2, np.float32))], "inc")
+    with nj.device("cpu:0"):
+        net.Mul([inc, net.Const(np.full(2, 10.0, np.float32))], "scaled")
+    with session(net) as s:
+        np.testing.assert_array_equal(s.run("scaled"), [10, 10])
+        np.testing.assert_array_equal(s.run("scaled"), [20, 20])
+        np.testing.assert_array_equal(s.run(v), [2, 2])

@@ -48,7 +48,7 @@ def _test_if(x):
     return y
 
 
-def test_ops():
+def test_ops(config):
     # Caffe2: net_builder_test.TestNetBuilder.test_ops
     with nj.NetBuilder() as nb:
         y = _test_loop()
@@ -57,7 +57,7 @@ def test_ops():
         q = _test_if(ops.Const(25))
     plan = nj.Plan("name")
     plan.AddStep(nj.to_execution_step(nb))
-    ws = nj.Workspace()
+    ws = nj.Workspace(config=config)
     ws.run(plan)
     expected = [(y, 5), (z, False), (w, True), (a, False), (b, False), (p, 2), (q, 3)]
     for blob, value in expected:
@@ -99,17 +99,17 @@ def _actual_loop():
     return [nj.final_output(b) for b in (total, total_large, total_small, total_tiny)]
 
 
-def test_loops():
+def test_loops(config):
     # Caffe2: net_builder_test.TestNetBuilder.test_loops
     with nj.Task() as task:
         out_actual = _actual_loop()
-    with nj.LocalSession() as session:
+    with nj.LocalSession(config=config) as session:
         session.run(task)
         assert _expected_loop() == (2970, 1514, 1146, 310)
         assert [int(o.fetch()) for o in out_actual] == [2970, 1514, 1146, 310]
 
 
-def test_setup():
+def test_setup(config):
     # Caffe2: net_builder_test.TestNetBuilder.test_setup
     with nj.Task() as task:
         with ops.task_init():
@@ -128,14 +128,14 @@ def test_setup():
         o6 = nj.final_output(six)
         o7_1 = nj.final_output(seven_1)
         o7_2 = nj.final_output(seven_2)
-    with nj.LocalSession() as session:
+    with nj.LocalSession(config=config) as session:
         session.run(task)
         assert o6.fetch() == 6
         assert o7_1.fetch() == 7
         assert o7_2.fetch() == 7
 
 
-def test_net_multi_use():
+def test_net_multi_use(config):
     # Caffe2: net_builder_test.TestNetBuilder.test_net_multi_use
     with nj.Task() as task:
         total = ops.Const(0)
@@ -144,7 +144,7 @@ def test_net_multi_use():
         ops.net(net)
         ops.net(net)
         result = nj.final_output(total)
-    with nj.LocalSession() as session:
+    with nj.LocalSession(config=config) as session:
         session.run(task)
         assert result.fetch() == 2
 
@@ -165,13 +165,13 @@ def _python_op_builder():
     return my_op
 
 
-def test_multi_instance_python_op():
+def test_multi_instance_python_op(config):
     # Caffe2: net_builder_test.TestNetBuilder.test_multi_instance_python_op
     with nj.TaskGroup() as tg:
         with nj.Task(num_instances=64):
             with ops.loop(4):
                 ops.Python((_python_op_builder, [], {}))([], [])
-    with nj.LocalSession() as session:
+    with nj.LocalSession(config=config) as session:
         _PythonOpStats.num_instances = 0
         _PythonOpStats.num_calls = 0
         session.run(tg)
@@ -179,7 +179,7 @@ def test_multi_instance_python_op():
         assert _PythonOpStats.num_calls == 256
 
 
-def test_multi_instance():
+def test_multi_instance(config):
     # Caffe2: net_builder_test.TestNetBuilder.test_multi_instance
     NUM_INSTANCES = 10
     NUM_ITERS = 15
@@ -213,7 +213,7 @@ def test_multi_instance():
                 total1 = nj.final_output(ops.RetrieveCount(counter1))
                 total2 = nj.final_output(ops.RetrieveCount(counter2))
                 total3 = nj.final_output(ops.RetrieveCount(counter3))
-    with nj.LocalSession() as session:
+    with nj.LocalSession(config=config) as session:
         session.run(tg)
         assert total1.fetch() == NUM_INSTANCES * NUM_ITERS
         assert total2.fetch() == NUM_INSTANCES * (NUM_ITERS ** 2)

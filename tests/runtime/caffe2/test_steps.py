@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import netjit as nj
+from caffe2_backends import BACKENDS
 from netjit.errors import (FailedPreconditionError, InvalidArgumentError, NotFoundError,
                            UnimplementedError)
 
@@ -17,22 +18,36 @@ def _iter_net(name="net"):
     return net
 
 
+def _criteria_net():
+    net = nj.Net("criteria")
+    net.GE(["iter", "num_iters"], ["stop"])
+    net.AddExternalOutput("stop")
+    return net
+
+
+# The property tests' nets are built once: every example then reuses the compiled code
+# (a fresh net has a fresh name, and the compiled code is keyed by the net).
+ITER_NET, CRITERIA_NET = _iter_net("iter_net"), _criteria_net()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @given(initial_iters=st.integers(0, 100), max_iters=st.integers(0, 100))
-def test_iter_count_with_execution_step(initial_iters, max_iters):
+def test_iter_count_with_execution_step(backend, initial_iters, max_iters):
     # Caffe2: hypothesis_test.TestOperators.test_iter_count_with_execution_step
-    net = _iter_net()
+    net = ITER_NET
     step = nj.ExecutionStep("step", [net])
     step.SetIter(max_iters)
     plan = nj.Plan("plan")
     plan.AddStep(step)
-    ws = nj.Workspace()
+    ws = nj.Workspace(config=nj.SessionConfig(backend=backend))
     ws.feed_blob("iter", np.asarray([initial_iters]).astype(np.int64))
     ws.run(plan)
     assert ws.fetch_blob("iter").tolist() == [initial_iters + max_iters]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @given(initial_iters=st.integers(0, 100), max_iters=st.integers(0, 20), num_nets=st.integers(0, 5))
-def test_atomic_iter_with_concurrent_steps(initial_iters, max_iters, num_nets):
+def test_atomic_iter_with_concurrent_steps(backend, initial_iters, max_iters, num_nets):
     # Caffe2: hypothesis_test.TestOperators.test_atomic_iter_with_concurrent_steps
     # (AtomicIter under a mutex becomes CountUp on one shared, atomic counter)
     init_net = nj.Net("init_net")
@@ -46,21 +61,19 @@ def test_atomic_iter_with_concurrent_steps(initial_iters, max_iters, num_nets):
     plan = nj.Plan("plan")
     plan.AddStep(nj.ExecutionStep("init", [init_net]))
     plan.AddStep(concurrent_steps)
-    ws = nj.Workspace()
+    ws = nj.Workspace(config=nj.SessionConfig(backend=backend))
     ws.run(plan)
     assert ws.fetch_blob("iter").item().count == initial_iters + num_nets * max_iters
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @given(initial_iters=st.integers(0, 100), num_iters=st.integers(0, 100))
-def test_should_stop_as_criteria_net_execution_step(initial_iters, num_iters):
+def test_should_stop_as_criteria_net_execution_step(backend, initial_iters, num_iters):
     # Caffe2: hypothesis_test.TestOperators.test_should_stop_as_criteria_net_execution_step
-    net = _iter_net()
-    ws = nj.Workspace()
+    net, criteria_net = ITER_NET, CRITERIA_NET
+    ws = nj.Workspace(config=nj.SessionConfig(backend=backend))
     ws.feed_blob("iter", np.asarray([initial_iters]).astype(np.int64))
     ws.feed_blob("num_iters", np.asarray([num_iters]).astype(np.int64))
-    criteria_net = nj.Net("criteria")
-    criteria_net.GE(["iter", "num_iters"], ["stop"])
-    criteria_net.AddExternalOutput("stop")
     plan = nj.Plan("plan")
     plan.AddStep(nj.execution_step("step", [criteria_net, net], should_stop_blob=nj.BlobReference("stop")))
     ws.run(plan)
@@ -85,7 +98,7 @@ def _disabled_nets(i, disabled):
     return [init, criterion, net, ender]
 
 
-def test_disabled_execution_step():
+def test_disabled_execution_step(config):
     # Caffe2: hypothesis_test.TestOperators.test_disabled_execution_step
     nets = [_disabled_nets(1, False), _disabled_nets(2, True), _disabled_nets(3, False)]
     steps = [nj.execution_step("step_1", nets[0], should_stop_blob=nj.BlobReference("should_stop_1")),
@@ -93,7 +106,7 @@ def test_disabled_execution_step():
              nj.execution_step("step_3", nets[2])]
     plan = nj.Plan("plan")
     plan.AddStep(nj.execution_step("all_steps", steps, num_iter=3))
-    ws = nj.Workspace()
+    ws = nj.Workspace(config=config)
     ws.run(plan)
     assert [ws.blobs[f"output_{i + 1}"][0] for i in range(3)] == [1.0, 0.0, 1.0]
 

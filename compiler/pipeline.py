@@ -126,6 +126,22 @@ class CompileTrace:
                                           threading.current_thread().name, args))
 
 
+    @contextlib.contextmanager
+    def passes(self, phase: str, ctx) -> Iterator[None]:
+        """Time a pass phase, and each pass application in it (laid end to end from its start)."""
+        first = len(ctx.history)
+        with self.span(phase, "passes"):
+            yield
+        cursor = self.events[-1].start
+        for app in ctx.history[first:]:
+            if not app.skipped:
+                self.events.append(TraceEvent(f"pass {app.name}", "pass", cursor, app.seconds,
+                                              self.events[-1].thread,
+                                              {"changed": app.changed, "nodes_before": app.nodes_before,
+                                               "nodes_after": app.nodes_after}))
+                cursor += app.seconds
+
+
 @dataclass
 class CompiledSignature:
     """Everything compiling one signature produced, kept for metadata and dumps."""
@@ -163,18 +179,18 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
         graph, _ = build_graph(ops, name, feeds, fetches, targets)
     from netjit.passes import Phase, run_phase
     ctx = _pass_context(config, list(feeds), fetches, targets, by_feeds)
-    with trace.span("PRE_PLACEMENT", "passes"):
+    with trace.passes("PRE_PLACEMENT", ctx):
         optimize(graph, config, ctx=ctx)
     with trace.span("placement", "compile", devices=list(placer.devices)):
         placer.place(graph)
-    with trace.span("POST_PLACEMENT", "passes"):
+    with trace.passes("POST_PLACEMENT", ctx):
         run_phase(graph, Phase.POST_PLACEMENT, ctx)
-        placer.place(graph)  # nodes a pass added
+    placer.place(graph)  # nodes a pass added
     with trace.span("partition", "compile") as info:
         parts = partition(graph)
         info["partitions"] = len(parts.graphs)
     for dev, part in parts.graphs.items():
-        with trace.span(f"POST_PARTITIONING {dev}", "passes"):
+        with trace.passes(f"POST_PARTITIONING {dev}", ctx):
             run_phase(part, Phase.POST_PARTITIONING, ctx)
     with trace.span("segments", "compile") as info:
         plan = split(parts, by_feeds=by_feeds, name=name)

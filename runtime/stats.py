@@ -66,7 +66,7 @@ class RunMetadata:
             "overlap": busy / duration if duration > 0 else 0.0,
             "output_bytes": sum(s.output_bytes for s in self.step_stats),
             "nodes": sum(len(g) for g in self.partition_graphs),
-            "compile_s": sum(e.duration for e in self.compile_events),
+            "compile_s": sum(e.duration for e in self.compile_events if e.category != "pass"),
         }
 
     def chrome_events(self) -> list[dict[str, Any]]:

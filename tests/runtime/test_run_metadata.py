@@ -26,6 +26,7 @@ def test_first_run_traces_compile_then_cache_hits(tmp_path):
     for stage in ("lower", "PRE_PLACEMENT", "placement", "POST_PLACEMENT", "partition", "segments"):
         assert stage in names
     assert sum(n.startswith("compile ") for n in names) == 3     # one backend compile per segment
+    assert "pass prune" in names                                 # each pass application too
     assert first.executor_cache == "compiled" and second.executor_cache == "cache hit"
     assert second.compile_events == []
     stats = second.step_stats

@@ -10,7 +10,7 @@ from netjit.backends import get_backend
 from netjit.compiler import pipeline
 from netjit.errors import UnimplementedError
 
-from .cmd_inspect import add_signature_args, config_of
+from .cmd_inspect import add_backend_arg, add_signature_args, config_of
 from .console import Out
 from .inputs import load_net, signature
 from .stages import STAGES, compile_stages
@@ -140,6 +140,6 @@ def add_compile(sub) -> None:
                        epilog="example: netjit compile demo.json --dump-dir dump/")
     p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
     p.add_argument("--dump-dir", metavar="DIR", help="write every stage into DIR")
-    p.add_argument("--backend", default="reference", help="backend to compile with (default reference)")
+    add_backend_arg(p, "compile with")
     add_signature_args(p)
     p.set_defaults(run=run_compile)

@@ -23,6 +23,12 @@ def add_signature_args(p) -> None:
     p.add_argument("--disable", action="append", default=[], metavar="PASS", help="disable a pass (repeatable)")
 
 
+def add_backend_arg(p, verb: str) -> None:
+    default = SessionConfig().backend
+    p.add_argument("--backend", default=default, help=f"backend to {verb}: reference or numba (default "
+                                                      f"{default}, as SessionConfig)")
+
+
 def config_of(args, **extra) -> SessionConfig:
     return SessionConfig(opt_level=args.opt_level, disabled_passes=tuple(args.disable), **extra)
 

@@ -8,7 +8,7 @@ import numpy as np
 import netjit as nj
 from netjit.errors import UnimplementedError
 
-from .cmd_inspect import add_signature_args, config_of
+from .cmd_inspect import add_backend_arg, add_signature_args, config_of
 from .console import Out
 from .inputs import load_net, signature
 
@@ -90,6 +90,6 @@ def add_run(sub) -> None:
     p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
     p.add_argument("--out", metavar="DIR", help="save every fetched value as DIR/<blob>.npy")
     p.add_argument("--trace", metavar="FILE", help="write a Chrome trace (JSON) of the run")
-    p.add_argument("--backend", default="reference", help="backend to run on (default reference)")
+    add_backend_arg(p, "run on")
     add_signature_args(p)
     p.set_defaults(run=run_run)

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from .cmd_inspect import add_backend_arg
 from .console import Out
 
 
@@ -56,12 +57,13 @@ def per_call_seconds(fn, x, min_time: float = 0.2) -> float:
     return float(np.median(samples))
 
 
-def run_demo(out=None, backend: str = "reference", save: str = "") -> dict:
+def run_demo(out=None, backend: str = "", save: str = "") -> dict:
     """Build, show, compile and run the demo net; returns the timings."""
     import netjit as nj
     from .inputs import signature
     from .stages import compile_stages
     out = out if isinstance(out, Out) else Out()
+    backend = backend or nj.SessionConfig().backend
     net = build_demo_net()
     if save:
         net.save(save)
@@ -95,5 +97,5 @@ def add_demo(sub) -> None:
                                    "and after optimisation, compile and run it, and time it against NumPy.",
                        epilog="example: netjit demo --save demo.json")
     p.add_argument("--save", metavar="FILE.json", help="also save the demo net (for the other commands)")
-    p.add_argument("--backend", default="reference", help="backend to run on (default reference)")
+    add_backend_arg(p, "run on")
     p.set_defaults(run=lambda args, out: run_demo(out, args.backend, args.save) and 0)

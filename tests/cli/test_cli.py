@@ -22,7 +22,7 @@ SCRIPT = Path(sys.executable).parent / "netjit"
 HAVE_DOT = shutil.which("dot") is not None
 
 
-def netjit(*args, cwd, path=None, check=True):
+def netjit(*args, cwd, path=None, check=True, plain=True):
     """Run the console script; returns (returncode, stdout, stderr)."""
     env = dict(os.environ)
     env.pop("COLUMNS", None)
@@ -31,7 +31,7 @@ def netjit(*args, cwd, path=None, check=True):
     proc = subprocess.run([str(SCRIPT), *map(str, args)], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert "\x1b[" not in proc.stdout, "escape codes in piped output"
+    assert ("\x1b[" not in proc.stdout) == plain, "escape codes only when colour is forced"
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc.returncode, proc.stdout, proc.stderr
@@ -255,3 +255,31 @@ def test_inspect_one_net_of_a_saved_plan(work):
     assert text.startswith(f"graph {b.name}(%x)") and "return %logits" in text
     rc, _, err = netjit("inspect", "plan.json", cwd=work, check=False)
     clean_error(rc, err, "plan.json#NAME", a.name)
+
+
+SMALL = """
+import numpy as np
+import netjit as nj
+
+
+def net():
+    n = nj.Net("small")
+    x = n.Placeholder("x", np.float32, (None, 3))
+    n.Relu(n.Mul([n.Add([x, n.Const(np.ones(3, np.float32))]), x]), "y")
+    return n
+"""
+
+
+def test_compile_on_numba_dumps_generated_source_with_colour_and_progress(work):
+    (work / "small.py").write_text(SMALL)
+    rc, out, err = netjit("--color", "always", "compile", "small.py:net", "--backend", "numba",
+                          "--dump-dir", "dnumba", cwd=work, check=False, plain=False)
+    if rc:
+        clean_error(rc, err, "numba")
+        return
+    sources = list((work / "dnumba" / "source").glob("*.py"))
+    assert len(sources) == 1
+    text = sources[0].read_text()
+    assert "@njit" in text and "= FusedElementwise(%x" in text   # the IR line as a comment
+    compile(text, str(sources[0]), "exec")
+    assert "\x1b[" in out and "small/cpu:0/s0" in out

@@ -48,16 +48,21 @@ class Application:
 
 
 class AnalysisCache:
-    """Results of graph analyses, dropped whenever a pass changes the graph."""
+    """Results of graph analyses, dropped whenever a pass changes the graph.
+
+    One context serves several graphs (partitions), so entries are per graph.
+    """
 
     def __init__(self):
         self._values: dict = {}
 
-    def get(self, key, compute: Callable[[], Any]):
-        """The cached value of analysis ``key``, computing it on a miss."""
-        if key not in self._values:
-            self._values[key] = compute()
-        return self._values[key]
+    def get(self, graph, key, compute: Callable[[], Any]):
+        """The cached value of analysis ``key`` of ``graph``, computing it on a miss."""
+        slot = (key, id(graph))
+        hit = self._values.get(slot)
+        if hit is None or hit[0] is not graph:
+            hit = self._values[slot] = (graph, compute())
+        return hit[1]
 
     def invalidate(self) -> None:
         self._values.clear()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .phase import Phase
 from .registry import register_pass
-from .rewrite import is_effectful, replace_node
+from .rewrite import is_effectful, replace_node, topo_order
 
 
 def cse_key(graph, n) -> tuple:
@@ -30,7 +30,7 @@ def cse(graph, ctx) -> bool:
     """Merge nodes that compute the same value from the same inputs."""
     seen: dict = {}
     changed = False
-    for n in graph.nodes():
+    for n in topo_order(graph, ctx):
         if is_effectful(graph, n):
             continue
         key = cse_key(graph, n)

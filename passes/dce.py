@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from .phase import Phase
 from .registry import register_pass
-from .rewrite import sweep
+from .rewrite import sweep, topo_order
 
 
 @register_pass("dce", phase=Phase.PRE_PLACEMENT, opt_level=1, after=["prune", "cse"])
 def dce(graph, ctx) -> bool:
     """Remove unused pure nodes, transitively."""
-    return sweep(graph, graph.nodes()) > 0
+    return sweep(graph, topo_order(graph, ctx)) > 0

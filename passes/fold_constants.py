@@ -25,7 +25,7 @@ from netjit.errors import InvalidArgumentError
 
 from .phase import Phase
 from .registry import register_pass
-from .rewrite import MAX_CONST_ELEMENTS, add_const, const_array, is_effectful
+from .rewrite import MAX_CONST_ELEMENTS, add_const, const_array, is_effectful, topo_order
 
 #: Kinds of op that never fold (they have no value to compute at compile time).
 _NEVER = frozenset({OpKind.SOURCE, OpKind.STATEFUL, OpKind.HOST, OpKind.COMMUNICATION})
@@ -37,12 +37,16 @@ def _size(t: TensorType) -> Optional[int]:
 
 def _foldable(graph, n, cap: int) -> bool:
     op = graph.op(n)
-    if op.kind in _NEVER or is_effectful(graph, n) or graph.control_inputs(n):
-        return False
-    if any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True)):
+    if op.kind in _NEVER:
         return False
     sizes = [_size(t) for t in graph.types(n)]
-    return all(s is not None and s <= cap for s in sizes)
+    if not all(s is not None and s <= cap for s in sizes):
+        return False
+    if 0 not in sizes and not all(isinstance(graph.op(u), Const) for u in graph.nx.predecessors(n)):
+        return False  # cheap early exit: some input is not constant
+    if is_effectful(graph, n) or graph.control_inputs(n):
+        return False
+    return not any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True))
 
 
 def evaluate_node(graph, n) -> Optional[list[np.ndarray]]:
@@ -68,7 +72,7 @@ def evaluate_node(graph, n) -> Optional[list[np.ndarray]]:
 def fold_constants(graph, ctx) -> bool:
     """Replace pure nodes over constants by the constants they compute (size-capped)."""
     cap, changed = int(ctx.option("max_elements")), False
-    for n in graph.nodes():
+    for n in topo_order(graph, ctx):
         if isinstance(graph.op(n), Const) or not _foldable(graph, n, cap):
             continue
         values = evaluate_node(graph, n)

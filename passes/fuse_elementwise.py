@@ -19,65 +19,83 @@ from netjit.compiler.ops import DTYPES, FusedElementwise, OpKind
 
 from .phase import Phase
 from .registry import register_pass
-from .rewrite import is_effectful
+from .rewrite import is_effectful, topo_order
+
+_STR = DTYPES["str"]
 
 
 def _fusible(graph, n) -> bool:
     if graph.op(n).kind is not OpKind.ELEMENTWISE or is_effectful(graph, n):
         return False
-    if graph.control_inputs(n) or any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True)):
+    if any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True)):
         return False
-    types = list(graph.types(n)) + [graph.type(v) for v in graph.inputs_of(n)]
-    return all(t.dtype != DTYPES["str"] for t in types)
+    types = list(graph.types(n))
+    for u, _, d in graph.nx.in_edges(n, data=True):
+        if d["control"]:
+            return False
+        types.append(graph.types(u)[d["src_out"]])
+    return all(t.dtype != _STR for t in types)
 
 
-def _convex(graph, union: set, pos: dict, limit: int, group_of: dict, members: dict) -> bool:
-    """No path from ``union`` through outside nodes back into ``union``.
+def _convex(graph, parts: list, exits: set, pos: dict, limit: int, group_of: dict,
+            members: dict) -> bool:
+    """No path from the union of ``parts`` through outside nodes back into it.
 
-    Other groups count as single nodes (they will be fused too): entering one
-    at any member leaves it from every member. Every member sits at a
-    topological position <= ``limit``, so a path that returns can only pass
-    through ungrouped nodes positioned before ``limit``.
+    ``exits`` are the successors of the union outside it. Other groups count
+    as single nodes (they will be fused too): entering one at any member
+    leaves it from every member. Every member sits at a topological position
+    <= ``limit``, so a returning path only passes ungrouped nodes before it.
     """
     seen: set = set()
     frontier: list = []
 
     def visit(w):
-        unit = members.get(group_of.get(w), {w})
         if w not in seen and (w in group_of or pos[w] < limit):
+            unit = members.get(group_of.get(w), (w,))
             seen.update(unit)
             frontier.extend(unit)
 
-    for m in union:
-        for w in graph.nx.successors(m):
-            if w not in union:
-                visit(w)
+    for w in exits:
+        visit(w)
     while frontier:
         for s in graph.nx.successors(frontier.pop()):
-            if s in union:
+            if any(s in p for p in parts):
                 return False
             visit(s)
     return True
 
 
-def fusion_groups(graph) -> list[list[int]]:
+def fusion_groups(graph, order=None) -> list[list[int]]:
     """Maximal groups of fusible nodes whose fusion keeps the graph acyclic,
     each in topological order (size >= 2)."""
-    order = graph.nodes()
+    order = graph.nodes() if order is None else order
     pos = {n: i for i, n in enumerate(order)}
     group_of: dict[int, int] = {}
     members: dict[int, set] = {}
+    exits: dict[int, set] = {}  # group id -> successors outside the group
     for n in order:
         if not _fusible(graph, n):
             continue
-        union = {n}
+        parts, out, merged = [{n}], set(graph.nx.successors(n)), []
         for gid in sorted({group_of[u] for u, _ in graph.inputs_of(n) if u in group_of
                            and graph.device(u) == graph.device(n)}):
-            others = {g: m for g, m in members.items() if g != gid}
-            if _convex(graph, union | members[gid], pos, pos[n], group_of, others):
-                union |= members.pop(gid)
-        members[n] = union
-        group_of.update((m, n) for m in union)
+            trial = parts + [members[gid]]
+            trial_out = {w for w in out | exits[gid] if not any(w in p for p in trial)}
+            if _convex(graph, trial, trial_out, pos, pos[n], group_of, members):
+                parts, out = trial, trial_out
+                merged.append(gid)
+        # the union grows its largest part in place and keeps its id: O(n log n) overall
+        gid = max(merged, key=lambda g: len(members[g]), default=n)
+        union = members[gid] if merged else parts[0]
+        for g in merged:
+            part = members.pop(g)
+            del exits[g]
+            if g != gid:
+                union |= part
+                group_of.update((m, gid) for m in part)
+        union.add(n)
+        group_of[n] = gid
+        members[gid], exits[gid] = union, out
     return [sorted(g, key=pos.get) for g in members.values() if len(g) > 1]
 
 
@@ -95,7 +113,9 @@ def fuse_group(graph, group: list[int]) -> int:
     if not outputs:  # nothing uses the group (dce disabled): leave it to prune
         return -1
     op = FusedElementwise(tuple(program), len(ext), tuple(ref[v] for v in outputs))
-    fused = graph.add(op, ext, names=[graph.names(m)[k] for m, k in outputs], device=graph.device(group[0]))
+    fused = graph.add(op, ext, names=[graph.names(m)[k] for m, k in outputs],
+                      types=[graph.type(v) for v in outputs],  # as inferred for the members
+                      device=graph.device(group[0]))
     for k, v in enumerate(outputs):
         graph.replace_all_uses(v, (fused, k))
     graph.remove_nodes(group)
@@ -105,4 +125,4 @@ def fuse_group(graph, group: list[int]) -> int:
 @register_pass("fuse_elementwise", phase=Phase.PRE_PLACEMENT, opt_level=2, after=["cse", "dce"])
 def fuse_elementwise(graph, ctx) -> bool:
     """Fuse maximal convex groups of elementwise ops into FusedElementwise nodes."""
-    return any([fuse_group(graph, group) >= 0 for group in fusion_groups(graph)])
+    return any([fuse_group(graph, group) >= 0 for group in fusion_groups(graph, topo_order(graph, ctx))])

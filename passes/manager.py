@@ -94,6 +94,7 @@ class PassManager:
         for inst in ctx.instruments:
             inst.run_before_pass(graph, app, ctx)
         ctx.current = info
+        size = len(graph)
         try:
             app.changed = info(graph, ctx)
         except PassError:
@@ -103,6 +104,10 @@ class PassManager:
                                                             f"{exc}")) from exc
         finally:
             ctx.current = None
+        if not app.changed and size != len(graph):
+            ctx.logger.warning("pass %r changed graph %r but returned False; treating it as "
+                               "changed", info.name, graph.name)
+            app.changed = True  # stale analyses would blame a later pass
         if app.changed:
             ctx.analyses.invalidate()
         for inst in ctx.instruments:

@@ -11,6 +11,11 @@ from netjit.compiler.ops import Const, ConstValue, OpKind
 MAX_CONST_ELEMENTS = 1 << 16
 
 
+def topo_order(graph, ctx) -> list[int]:
+    """``graph.nodes()``, shared by the passes of a phase until one changes the graph."""
+    return ctx.analyses.get(graph, "topo_order", graph.nodes)
+
+
 def const_array(graph, v) -> Optional[np.ndarray]:
     """The array of value ``v`` if a Const node produces it, else None."""
     op = graph.op(v[0])

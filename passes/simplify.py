@@ -18,7 +18,7 @@ from netjit.compiler.ops import (FLOAT_DTYPES, Cast, InferError, Mul, Neg, Resha
 
 from .phase import Phase
 from .registry import register_pass
-from .rewrite import MAX_CONST_ELEMENTS, add_const, const_array, is_effectful, sweep
+from .rewrite import MAX_CONST_ELEMENTS, add_const, const_array, is_effectful, sweep, topo_order
 
 
 def _all_equal(arr: Optional[np.ndarray], value) -> bool:
@@ -134,8 +134,17 @@ def _new_like(graph, n, op, x):
 
 
 #: The rules, tried in order on every node; the first that fires wins.
-RULES = (identity_operand, double_negation, identity_transpose, transpose_of_transpose, reshape_of_reshape,
-         same_dtype_cast, mul_by_zero)
+RULES = (identity_operand, double_negation, identity_transpose, transpose_of_transpose,
+         reshape_of_reshape, same_dtype_cast, mul_by_zero)
+
+#: Which ops each rule can match: the table the rules are looked up in.
+_MATCHES = {identity_operand: lambda op: op.identity is not None and op.arity == 2,
+            double_negation: lambda op: isinstance(op, Neg),
+            identity_transpose: lambda op: isinstance(op, Transpose),
+            transpose_of_transpose: lambda op: isinstance(op, Transpose),
+            reshape_of_reshape: lambda op: isinstance(op, Reshape),
+            same_dtype_cast: lambda op: isinstance(op, Cast),
+            mul_by_zero: lambda op: isinstance(op, Mul)}
 
 
 def _rewritable(graph, n) -> bool:
@@ -154,10 +163,11 @@ def simplify(graph, ctx) -> bool:
     The rules in RULES are tried on every node once, in topological order.
     """
     changed = False
-    for n in graph.nodes():
-        if n not in graph or not _rewritable(graph, n):
+    for n in topo_order(graph, ctx):
+        rules = [r for r in RULES if _MATCHES[r](graph.op(n))] if n in graph else ()
+        if not rules or not _rewritable(graph, n):
             continue
-        for rule in RULES:
+        for rule in rules:
             new = rule(graph, n, ctx)
             if new is not None:
                 graph.replace_all_uses((n, 0), new)

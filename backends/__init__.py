@@ -17,6 +17,9 @@ def get_backend(name: str):
         if name == "reference":
             from .reference import ReferenceBackend
             register_backend("reference", ReferenceBackend)
+        elif name == "numba":
+            from .numba import NumbaBackend   # imports numba only when it compiles
+            register_backend("numba", NumbaBackend)
         else:
             raise InvalidArgumentError(f"unknown backend {name!r}; available: {sorted(_FACTORIES) or ['reference']}")
     return _FACTORIES[name]()

@@ -1,0 +1,67 @@
+"""The numba backend: one generated, jitted function per segment.
+
+``NumbaBackend().compile(graph)`` returns an executable (``backends.base``)
+that runs the segment through generated Python source compiled with
+``numba.njit(nogil=True)``: fused loop nests for elementwise ops and last-axis
+reductions, BLAS for contractions, views for shape ops, host steps for host
+and stateful ops. Compiled code is cached on disk (``cache``). This package
+imports numba only when a graph is compiled, so ``import netjit`` stays fast.
+"""
+from __future__ import annotations
+
+from netjit.compiler.ir import Graph
+
+from .options import NumbaOptions
+
+__all__ = ["NumbaBackend", "NumbaOptions", "cache_stats"]
+
+
+class NumbaBackend:
+    """Backend ``"numba"``; keyword options are those of ``NumbaOptions``."""
+
+    name = "numba"
+
+    def __init__(self, **defaults):
+        self.defaults = defaults
+
+    def compile(self, graph: Graph, **options):
+        """An executable for ``graph``; with ``tiered=True`` it returns at once."""
+        opts = NumbaOptions.make(**{**self.defaults, **options})
+        if not opts.tiered:
+            return compile_now(graph, opts)
+        from ..reference import ReferenceBackend
+        from .tiered import TieredExecutable, compile_pool
+        snapshot = graph.copy()
+        future = compile_pool().submit(compile_now, snapshot, opts)
+        return TieredExecutable(ReferenceBackend().compile(graph), future, graph.name)
+
+    def generate_source(self, graph: Graph, **options) -> str:
+        """The generated module and wrapper source of ``graph`` (for dumps and tools)."""
+        gen = _generate(graph, NumbaOptions.make(**{**self.defaults, **options}))
+        return gen.module_source + "\n\n# wrapper (plain Python)\n" + gen.wrapper_source
+
+
+def _generate(graph: Graph, opts: NumbaOptions):
+    from netjit.errors import CompilationError
+    from .codegen import generate
+    from .expand import expand_composites
+    try:
+        return generate(expand_composites(graph.copy()), opts)
+    except NotImplementedError as exc:
+        raise CompilationError(f"numba backend: segment {graph.name!r}: {exc}") from exc
+
+
+def compile_now(graph: Graph, opts: NumbaOptions):
+    """Generate, compile (or load from the cache) and wrap ``graph``."""
+    from .executable import NumbaExecutable, dump_source, load_compiled
+    gen = _generate(graph, opts)
+    mod, key = load_compiled(gen, opts, graph.name)
+    if opts.dump_dir:
+        dump_source(gen, key, opts)
+    return NumbaExecutable(graph, gen, mod, key, opts)
+
+
+def cache_stats() -> dict:
+    """Process-wide counters: memory_hits, disk_hits, misses, corrupt, numba_compiles."""
+    from .cache import STATS
+    return dict(STATS)

@@ -1,0 +1,286 @@
+"""Emit a LoopGroup as Python source: one loop nest, passes per row.
+
+The nest runs over the group's domain. Its dims come from the inputs at run
+time; if every input already has the domain's dims (the common case) they are
+indexed directly. Otherwise inputs that broadcast along a dynamic dim are
+first expanded to the domain (``expand``), and outputs whose own shape is
+smaller than the domain are cut back to it after the loops.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from netjit.compiler.ops import Reduce
+
+from .groups import LoopGroup
+from .scalar import ctor, scalar_expr
+from .writer import Writer
+
+
+class GroupEmitter:
+    """Writes one group; ``names`` maps graph values to kernel variable names."""
+
+    def __init__(self, w: Writer, group: LoopGroup, gid: int, names: dict, ctx, parallel: bool,
+                 pools: dict, graph):
+        self.w, self.g, self.p, self.names, self.ctx = w, group, f"g{gid}_", names, ctx
+        self.parallel, self.pools, self.graph = parallel, pools, graph
+        r = group.rank
+        self.dims = [f"{self.p}d{k}" for k in range(r)]
+        self.ivars = [f"i{k}" for k in range(r - 1)] + (["j"] if r else [])
+        self.ext = [names[e.value] for e in group.exts]
+        self.done: set = set()
+
+    # -- shapes -------------------------------------------------------------
+    def contributors(self, k: int) -> list:
+        """(ext index, its axis) for exts whose axis aligned to domain dim k is not static 1."""
+        out = []
+        for i, e in enumerate(self.g.exts):
+            a = k - (self.g.rank - e.rank)
+            if a >= 0 and e.shape[a] != 1:
+                out.append((i, a))
+        return out
+
+    def emit_domain(self) -> None:
+        w, checks = self.w, []
+        for k, d in enumerate(self.dims):
+            cs = self.contributors(k)
+            w.line(f"{d} = {self.ext[cs[0][0]]}.shape[{cs[0][1]}]" if cs else f"{d} = 1")
+            checks += [f"{self.ext[i]}.shape[{a}] == {d}" for i, a in cs[1:]]
+        for o in self.g.outputs:
+            for k in range(self.out_rank(o)):
+                w.line(f"{self.p}o{o.instr}s{k} = {self.dims[k]}")
+        if not checks:
+            return
+        w.line(f"if not ({' and '.join(checks)}):")
+        with w.indent():
+            w.line("# runtime broadcasting along a dynamic dim: expand inputs to the domain")
+            self.emit_true_shapes()
+            for k, d in enumerate(self.dims):
+                expr = "1"
+                for i, a in self.contributors(k):
+                    expr = f"bdim({self.ext[i]}.shape[{a}], {expr})"
+                w.line(f"{d} = {expr}")
+            for i, e in enumerate(self.g.exts):
+                if e.rank:
+                    shp = self.tuple_of([("1" if e.shape[a] == 1 else self.dims[self.g.rank - e.rank + a])
+                                         for a in range(e.rank)])
+                    w.line(f"if {self.ext[i]}.shape != {shp}:")
+                    w.line(f"    {self.ext[i]} = expand({self.ext[i]}, {shp})")
+
+    def emit_true_shapes(self) -> None:
+        """Each output's own dims: the broadcast of the inputs it depends on."""
+        for o in self.g.outputs:
+            deps = self.deps(o.instr)
+            for k in range(self.out_rank(o)):
+                expr = "1"
+                for i, a in self.contributors(k):
+                    if i in deps:
+                        expr = f"bdim({self.ext[i]}.shape[{a}], {expr})"
+                self.w.line(f"{self.p}o{o.instr}s{k} = {expr}")
+
+    def deps(self, k: int) -> set:
+        seen, todo, exts = set(), [k], set()
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            for a in self.g.instrs[i].args:
+                if a[0] == "e":
+                    exts.add(a[1])
+                elif a[0] == "i":
+                    todo.append(a[1])
+        return exts
+
+    def out_rank(self, o) -> int:
+        """Rank of the buffer the loops fill (full outputs fill the whole domain)."""
+        return self.g.rank - (1 if o.kind == "drop" else 0)
+
+    def lead(self, o) -> int:
+        """Leading domain dims a lower-rank fused sub-value does not have."""
+        return self.out_rank(o) - o.rank if o.rank >= 0 else 0
+
+    @staticmethod
+    def tuple_of(items) -> str:
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+    # -- values ---------------------------------------------------------------
+    def arg(self, a) -> str:
+        if a[0] == "k":
+            return a[1]
+        if a[0] == "i":
+            return f"{self.p}t{a[1]}"
+        e = self.g.exts[a[1]]
+        if e.rank == 0:
+            return f"{self.ext[a[1]]}[()]"
+        idx = []
+        for ax in range(e.rank):
+            k = self.g.rank - e.rank + ax
+            idx.append("0" if e.shape[ax] == 1 else self.ivars[k])
+        return f"{self.ext[a[1]]}[{', '.join(idx)}]"
+
+    def emit_instr(self, k: int) -> None:
+        ins = self.g.instrs[k]
+        if k in self.done:
+            return
+        self.done.add(k)
+        args = [self.arg(a) for a in ins.args]
+        if isinstance(ins.op, Reduce):      # identity: reduced axis has size 1 here
+            expr = f"{ctor(ins.dtype)}({args[0]})"
+        else:
+            dts = [self.dtype_of(a) for a in ins.args]
+            expr = scalar_expr(ins.op, args, dts, ins.dtype, self.ctx)
+        self.w.line(f"{self.p}t{k} = {expr}")
+
+    def dtype_of(self, a):
+        if a[0] == "e":
+            return self.graph.type(self.g.exts[a[1]].value).dtype
+        if a[0] == "k":
+            return np.asarray(a[2]).dtype
+        return self.g.instrs[a[1]].dtype
+
+    def closure(self, roots) -> list:
+        """Full-level instructions needed for ``roots``, in program order."""
+        need, todo = set(), list(roots)
+        while todo:
+            k = todo.pop()
+            if k in need or self.g.instrs[k].level != "full":
+                continue
+            need.add(k)
+            todo += [a[1] for a in self.g.instrs[k].args if a[0] == "i"]
+        return sorted(need)
+
+    # -- the nest ---------------------------------------------------------------
+    def emit(self) -> None:
+        self.emit_domain()
+        self.emit_allocations()
+        r = self.g.rank
+        if r == 0:
+            self.emit_row_body(outer=())
+        else:
+            self.emit_outer(0)
+        self.emit_cutbacks()
+
+    def out_shape(self, o) -> str:
+        dims = self.dims if o.kind == "full" else self.dims[:-1] + (["1"] if o.kind == "keep" else [])
+        return self.tuple_of(dims) if dims else "()"
+
+    def emit_allocations(self) -> None:
+        for o in self.g.outputs:
+            name, shp = self.names[o.value], self.out_shape(o)
+            dt = f"np.{np.dtype(self.g.instrs[o.instr].dtype).name}"
+            if o.value in self.pools:
+                pool = self.pools[o.value]
+                self.w.line(f"{name} = {pool} if {pool}.shape == {shp} else np.empty({shp}, {dt})")
+            elif o.alias is not None:
+                self.w.line(f"{name} = {self.ext[o.alias]}  # overwrite the GEMM result in place")
+            else:
+                self.w.line(f"{name} = np.empty({shp}, {dt})")
+
+    def loop_kw(self, k: int) -> str:
+        r = self.g.rank
+        if not self.parallel or k != 0:
+            return "range"
+        return "prange" if r >= 2 or not self.g.has_reductions else "range"
+
+    def emit_outer(self, k: int) -> None:
+        r = self.g.rank
+        if k == r - 1:
+            self.emit_row_body(outer=tuple(self.ivars[:-1]))
+            return
+        self.w.line(f"for {self.ivars[k]} in {self.loop_kw(k)}({self.dims[k]}):")
+        with self.w.indent():
+            self.emit_outer(k + 1)
+
+    def emit_row_body(self, outer: tuple) -> None:
+        g, w = self.g, self.w
+        self.done = set()
+        last = g.last_phase
+        for p in range(last + 1):
+            self.emit_row_instrs(p)
+            reds = [k for k, i in enumerate(g.instrs) if i.reduce and g.phase_of(i.args[0]) == p]
+            full_outs = [o for o in g.outputs if o.kind == "full"] if p == last else []
+            for k in reds:
+                w.line(f"{self.p}a{k} = {self.init(k)}")
+            if g.rank and (reds or full_outs):
+                self.emit_inner(p, reds, full_outs, len(outer))
+            for k in reds:
+                self.done.add(k)
+                w.line(f"{self.p}t{k} = {self.finish(k)}")
+        self.emit_row_instrs(last + 1)
+        for o in g.outputs:
+            if o.kind != "full":
+                idx = list(outer) + (["0"] if o.kind == "keep" else [])
+                w.line(f"{self.names[o.value]}[{', '.join(idx) if idx else '()'}] = {self.p}t{o.instr}")
+            elif g.rank == 0:
+                w.line(f"{self.names[o.value]}[()] = {self.p}t{o.instr}")
+
+    def emit_row_instrs(self, p: int) -> None:
+        for k, ins in enumerate(self.g.instrs):
+            if ins.level == "row" and not ins.reduce and ins.phase <= p:
+                self.emit_instr(k)
+
+    def emit_inner(self, p: int, reds: list, full_outs: list, depth: int) -> None:
+        w, g = self.w, self.g
+        kw = self.loop_kw(0) if g.rank == 1 else "range"
+        w.line(f"for j in {kw}({self.dims[-1]}):")
+        with w.indent():
+            roots = [g.instrs[k].args[0][1] for k in reds if g.instrs[k].args[0][0] == "i"]
+            roots += [o.instr for o in full_outs]
+            saved = set(self.done)
+            for k in self.closure(roots):
+                self.emit_instr(k)
+            self.done = saved
+            for k in reds:
+                w.line(self.update(k))
+            for o in full_outs:
+                w.line(f"{self.names[o.value]}[{', '.join(self.ivars)}] = {self.p}t{o.instr}")
+
+    def init(self, k: int) -> str:
+        ins = self.g.instrs[k]
+        dt = np.dtype(ins.dtype)
+        name = ins.op.name
+        if name in ("ReduceMax", "ReduceMin"):
+            sign = -1 if name == "ReduceMax" else 1
+            if dt.kind == "f":
+                return self.ctx.const(sign * np.inf, dt)
+            info = np.iinfo(dt)
+            return self.ctx.const(info.min if sign < 0 else info.max, dt)
+        return self.ctx.const(0, dt)
+
+    def update(self, k: int) -> str:
+        ins = self.g.instrs[k]
+        acc, v = f"{self.p}a{k}", f"{ctor(ins.dtype)}({self.arg(ins.args[0])})"
+        if ins.op.name == "ReduceMax":
+            return f"_v = {v}; {acc} = _v if (_v > {acc} or _v != _v) else {acc}"
+        if ins.op.name == "ReduceMin":
+            return f"_v = {v}; {acc} = _v if (_v < {acc} or _v != _v) else {acc}"
+        return f"{acc} += {v}"
+
+    def finish(self, k: int) -> str:
+        ins = self.g.instrs[k]
+        acc = f"{self.p}a{k}"
+        if ins.op.name == "ReduceMean":
+            return f"{ctor(ins.dtype)}({acc} / {self.dims[-1]})"
+        return acc
+
+    def emit_cutbacks(self) -> None:
+        """After runtime broadcasting, outputs smaller than the domain are cut to their shape."""
+        for o in self.g.outputs:
+            n = self.out_rank(o)
+            if not n:
+                continue
+            sizes = [f"{self.p}o{o.instr}s{k}" for k in range(n)]
+            if o.kind == "keep":
+                sizes[-1] = "1"
+            lead = self.lead(o)
+            name = self.names[o.value]
+            if lead:
+                self.w.line(f"{name} = np.ascontiguousarray({name}[{', '.join(['0'] * lead)}])")
+                sizes = sizes[lead:]
+            dims = self.dims[lead:]
+            cond = " or ".join(f"{s} != {d}" for s, d in zip(sizes, dims) if s != "1")
+            if not cond:
+                continue
+            self.w.line(f"if {cond}:")
+            self.w.line(f"    {name} = np.ascontiguousarray({name}[{', '.join(':' + s for s in sizes)}])")

@@ -1,0 +1,180 @@
+"""Compile generated segments with numba and wrap them as executables."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+import types as pytypes
+from pathlib import Path
+
+import numpy as np
+
+from netjit.errors import CompilationError, InvalidArgumentError
+
+from . import cache
+from .codegen import Generated
+from .options import NumbaOptions
+
+_RUNTIME_ERRORS = (ValueError, ZeroDivisionError, IndexError, FloatingPointError)
+
+
+def _prepare_threading() -> None:
+    # libgomp's default spin-wait after a prange region starves OpenBLAS's threads
+    # on small machines (a 64x784 GEMM ran 12x slower); a short spin keeps
+    # launches cheap without that. Read by libgomp when numba first loads it.
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
+
+def _import_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod        # numba's cache pickles refer to the module by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _exec_module(name: str, source: str):
+    mod = pytypes.ModuleType(name)
+    exec(compile(source.replace("cache=True, ", ""), f"<netjit {name}>", "exec"), mod.__dict__)
+    return mod
+
+
+def _signature(arg_types):
+    import numba
+    return tuple(numba.types.Array(numba.from_dtype(dt), rank, "C", readonly=ro)
+                 for dt, rank, ro in arg_types)
+
+
+def dump_source(gen: Generated, key: str, options: NumbaOptions) -> str:
+    """Write the generated source where a person can read it; returns the path."""
+    folder = options.dump_dir or os.environ.get("NETJIT_DUMP_DIR") or tempfile.gettempdir()
+    path = Path(folder) / f"netjit-segment-{key[:16]}.py"
+    cache.write_atomic(path, (gen.module_source + "\n\n# wrapper\n" + gen.wrapper_source).encode())
+    return str(path)
+
+
+def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):
+    """The module of ``gen`` with every serial kernel compiled (from a cache when possible)."""
+    arg_types = gen.arg_types
+    key = cache.entry_key(gen.module_source, arg_types, options.codegen_key() + f";cache={options.cache}")
+    mod = cache.memory_get(key)
+    if mod is not None:
+        return mod, key
+    _prepare_threading()
+    name = f"netjit_segment_{key[:20]}"
+    entry = cache.entry_dir(options.resolved_cache_dir(), key) if options.cache else None
+    try:
+        mod, hits = _load(name, entry, gen, arg_types)
+    except Exception as exc:
+        if entry is None:
+            raise _compilation_error(exc, gen, key, options, graph_name) from exc
+        cache.STATS["corrupt"] += 1      # an unreadable entry: start it afresh, once
+        cache.discard(entry)
+        try:
+            mod, hits = _load(name, entry, gen, arg_types)
+        except Exception as exc2:
+            cache.discard(entry)
+            raise _compilation_error(exc2, gen, key, options, graph_name) from exc2
+    if options.cache:
+        cache.write_manifest(entry)
+    cache.STATS["disk_hits" if hits else "misses"] += 1
+    mod.__netjit_entry__ = entry
+    cache.memory_put(key, mod)
+    return mod, key
+
+
+def _load(name, entry, gen, arg_types):
+    if entry is None:
+        mod = _exec_module(name, gen.module_source)
+    else:
+        cache.prepare_entry(entry, gen.module_source)
+        mod = _import_module(name, entry / "segment.py")
+    return mod, _compile_kernels(mod, gen, arg_types)
+
+
+def _compile_kernels(mod, gen: Generated, arg_types: list) -> bool:
+    """Compile each serial kernel for its static signature; True if all came from disk."""
+    all_hit = True
+    for name, sig_types in zip(gen.kernels, arg_types):
+        disp = getattr(mod, name)
+        disp.compile(_signature(sig_types))
+        hit = sum(disp.stats.cache_hits.values()) > 0
+        if not hit:
+            cache.STATS["numba_compiles"] += 1
+        all_hit = all_hit and hit
+    return all_hit
+
+
+def _compilation_error(exc, gen, key, options, graph_name) -> CompilationError:
+    path = dump_source(gen, key, options)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    ops = ", ".join(gen.ops[:12]) + (", ..." if len(gen.ops) > 12 else "")
+    return CompilationError(f"numba backend: segment {graph_name!r} (ops: {ops}) failed to compile: "
+                            f"{type(exc).__name__}: {first}; generated source: {path}")
+
+
+class _LazyParallel:
+    """Compiles a prange variant on its first call, then refreshes the cache manifest."""
+
+    def __init__(self, disp, wglobals: dict, name: str, entry):
+        self.disp, self.wglobals, self.name, self.entry = disp, wglobals, name, entry
+
+    def __call__(self, *args):
+        out = self.disp(*args)
+        self.wglobals[self.name] = self.disp
+        if self.entry is not None:
+            cache.write_manifest(self.entry)
+        return out
+
+
+class NumbaExecutable:
+    """A compiled segment: ``__call__(inputs, state)`` runs the generated wrapper."""
+
+    tier = "numba"
+
+    def __init__(self, graph, gen: Generated, mod, key: str, options: NumbaOptions):
+        self.name = graph.name
+        self.input_names = tuple(graph.name_of_input(n) for n in graph.inputs)
+        self.source = gen.module_source
+        self.wrapper_source = gen.wrapper_source
+        self.key = key
+        self.run = _build_wrapper(gen, mod, options, self)
+
+    def __call__(self, inputs, state=None):
+        return self.run(inputs, state)
+
+    def __repr__(self) -> str:
+        return f"<NumbaExecutable {self.name!r} key={self.key[:12]}>"
+
+
+def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
+    from ..base import DictStateStore
+    from ..reference import OpFailure
+    g = dict(gen.wrapper_globals)
+    g.update(np=np, DictStateStore=DictStateStore, PARALLEL_MIN_SIZE=options.parallel_min_size)
+    for name in gen.kernels:
+        g[name] = getattr(mod, name)
+    entry = getattr(mod, "__netjit_entry__", None)
+    for name in gen.parallel_kernels:
+        if name:
+            disp = getattr(mod, name)
+            g[name] = disp if disp.signatures else _LazyParallel(disp, g, name, entry)
+
+    def bad_arity(n):
+        return InvalidArgumentError(f"segment {exe.name!r}: expected {len(exe.input_names)} inputs "
+                                    f"{list(exe.input_names)}, got {n}")
+
+    def host_call(label, fn):
+        try:
+            return fn()
+        except _RUNTIME_ERRORS + (TypeError,) as exc:
+            raise OpFailure(f"{label} in segment {exe.name!r} failed: {exc}") from exc
+
+    def runtime_error(exc):
+        return InvalidArgumentError(f"segment {exe.name!r} failed at run time: {exc}")
+
+    g.update(bad_arity=bad_arity, host_call=host_call, runtime_error=runtime_error,
+             RUNTIME_ERRORS=_RUNTIME_ERRORS)
+    exec(compile(gen.wrapper_source, f"<netjit wrapper {exe.name}>", "exec"), g)
+    return g["run"]

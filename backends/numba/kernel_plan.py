@@ -1,0 +1,152 @@
+"""Plan a kernel stage: which nodes form loop groups, which are statements.
+
+Nodes are visited in topological order with at most one open group. A
+candidate that reads the open group's values (and iterates over a compatible
+domain) joins it; a node that reads the group but cannot join closes it; a
+node independent of the group is emitted ahead of it, so the group stays
+open. Values of a closed group used outside it become its outputs.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import FusedElementwise, OpKind, Reduce
+
+from .groups import (Ext, Instr, LoopGroup, Output, domain_of, is_candidate,
+                     merge_shapes, shapes_compatible)
+
+#: ``scalar_const(value) -> (global name, python value) | None`` for inlinable constants.
+ConstLookup = Callable[[tuple, int], Optional[tuple]]
+
+
+def plan_kernel(graph: Graph, nodes: list, scalar_const: ConstLookup, needed_outside: Callable) -> list:
+    """Items in run order: LoopGroup or a node id (a statement)."""
+    items, group = [], None
+    for n in nodes:
+        reads = group is not None and any(v in group.where for v in graph.inputs_of(n))
+        if is_candidate(graph, n):
+            if (reads or _shares_input(group, graph, n)) and _fits(group, graph, n):
+                _add_node(group, graph, n, scalar_const)
+                continue
+            if group is not None:
+                items.append(_close(group, graph, needed_outside))
+            shape = domain_of(graph, n)
+            group = LoopGroup(len(shape), tuple(shape))
+            _add_node(group, graph, n, scalar_const)
+            continue
+        if reads:
+            items.append(_close(group, graph, needed_outside))
+            group = None
+        items.append(n)
+    if group is not None:
+        items.append(_close(group, graph, needed_outside))
+    return items
+
+
+def _shares_input(group, graph: Graph, n: int) -> bool:
+    """An independent node reading one of the group's inputs: fusing saves a pass over it."""
+    if group is None:
+        return False
+    exts = {e.value for e in group.exts}
+    return any(tuple(v) in exts for v in graph.inputs_of(n)) and domain_of(graph, n) == group.shape
+
+
+def _fits(group: LoopGroup, graph: Graph, n: int) -> bool:
+    shape = domain_of(graph, n)
+    return len(shape) == group.rank and shapes_compatible(tuple(shape), group.shape)
+
+
+def _arg(group: LoopGroup, graph: Graph, v: tuple, out_rank: int, scalar_const) -> tuple:
+    if v in group.where:
+        return group.where[v]
+    const = scalar_const(v, out_rank)
+    if const is not None:
+        return ("k",) + const
+    for i, e in enumerate(group.exts):
+        if e.value == v:
+            return ("e", i)
+    t = graph.type(v)
+    r = group.rank
+    row = r == 0 or t.rank == 0 or (t.rank >= 1 and t.shape[-1] == 1)
+    group.exts.append(Ext(v, t.rank, t.shape, "row" if row else "full"))
+    return ("e", len(group.exts) - 1)
+
+
+def _push(group: LoopGroup, op, args, dtype, reduce=False) -> tuple:
+    levels = [group.level_of(a) for a in args]
+    phase = max((group.phase_of(a) for a in args), default=0)
+    level = "full" if "full" in levels else "row"
+    if group.rank == 0:
+        level = "row"
+    if reduce and level == "full":
+        group.instrs.append(Instr(op, list(args), dtype, "row", phase + 1, True))
+    else:   # reducing a value already constant along the axis is the identity
+        group.instrs.append(Instr(op, list(args), dtype, level, phase, False))
+    return ("i", len(group.instrs) - 1)
+
+
+def _add_node(group: LoopGroup, graph: Graph, n: int, scalar_const) -> None:
+    op = graph.op(n)
+    ins = graph.inputs_of(n)
+    out_rank = len(domain_of(graph, n))
+    args = [_arg(group, graph, v, out_rank, scalar_const) for v in ins]
+    group.nodes.append(n)
+    group.shape = merge_shapes(group.shape, tuple(domain_of(graph, n)))
+    if isinstance(op, FusedElementwise):
+        vals = list(args)
+        for sub, refs in op.program:
+            sub_types = sub.infer(*[_type_of(group, graph, vals[r]) for r in refs])
+            vals.append(_push(group, sub, [vals[r] for r in refs], sub_types[0].dtype))
+        for k, r in enumerate(op.outputs):
+            group.where[(n, k)] = vals[r]
+        return
+    dtype = graph.types(n)[0].dtype
+    group.where[(n, 0)] = _push(group, op, args, dtype, reduce=isinstance(op, Reduce))
+
+
+def _type_of(group, graph, arg):
+    from netjit.compiler.ops import TensorType
+    if arg[0] == "e":
+        e = group.exts[arg[1]]
+        return TensorType(graph.type(e.value).dtype, e.shape)
+    if arg[0] == "k":
+        return TensorType(np.asarray(arg[2]).dtype, ())
+    return TensorType(group.instrs[arg[1]].dtype, ())
+
+
+def _close(group: LoopGroup, graph: Graph, needed_outside) -> LoopGroup:
+    members = set(group.nodes)
+    for v, (_, k) in group.where.items():
+        users = {w for w, _ in graph.users(v)}
+        if users - members or needed_outside(v):
+            group.outputs.append(Output(k, v, _out_kind(group, graph, v, k), rank=graph.type(v).rank))
+    group.outputs.sort(key=lambda o: (o.instr, o.value))
+    _choose_aliases(group, graph)
+    return group
+
+
+def _out_kind(group, graph, v, k) -> str:
+    t = graph.type(v)
+    if group.instrs[k].level == "full" or group.rank == 0:
+        return "full"
+    return "keep" if t.rank == group.rank else "drop"
+
+
+def _choose_aliases(group: LoopGroup, graph: Graph) -> None:
+    """A full output may overwrite a GEMM result read only by this group (same dtype)."""
+    taken = set()
+    for o in group.outputs:
+        if o.kind != "full":
+            continue
+        for i, e in enumerate(group.exts):
+            node = e.value[0]
+            if (i not in taken and o.rank == group.rank and graph.op(node).kind is OpKind.CONTRACTION and e.rank == group.rank
+                    and graph.type(e.value).dtype == graph.type(o.value).dtype and e.level == "full"
+                    and all(w in group.nodes for w, _ in graph.users(e.value))
+                    and e.value not in graph.outputs):
+                o.alias = i
+                taken.add(i)
+                break

@@ -1,0 +1,197 @@
+"""Statements: ops that are not fused into loop groups, as NumPy-in-numba code.
+
+``lower_stmt`` is registered per op class (``singledispatch``). A lowering
+writes lines computing ``outs`` from ``ins`` (kernel variable names); shapes
+are read at run time, ranks are static. Shape ops return views wherever NumPy
+would.
+"""
+from __future__ import annotations
+
+from functools import singledispatch
+
+import numpy as np
+
+from netjit.compiler.ops import (FC, Concat, MatMul, Reduce, Reshape, Slice, Split,
+                                 Transpose, TensorType)
+from netjit.compiler.ops.base import normalize_axes
+
+from .writer import Writer
+
+
+def _tup(items) -> str:
+    items = list(items)
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")" if items else "()"
+
+
+def _dt(t: TensorType) -> str:
+    return f"np.{np.dtype(t.dtype).name}"
+
+
+@singledispatch
+def lower_stmt(op, w: Writer, ins: list, outs: list, in_types: list, out_types: list) -> None:
+    raise NotImplementedError(f"the numba backend has no lowering for {op.name}")
+
+
+@lower_stmt.register
+def _(op: MatMul, w, ins, outs, in_types, out_types):
+    a, b = ins
+    ta, tb = in_types
+    dt = out_types[0].dtype
+    for name, t in ((a, ta), (b, tb)):
+        if t.dtype != dt:
+            w.line(f"{name} = {name}.astype({_dt(out_types[0])})")
+    if op.trans_a and ta.rank >= 2:
+        a = f"np.swapaxes({a}, {ta.rank - 2}, {ta.rank - 1})"
+    if op.trans_b and tb.rank >= 2:
+        b = f"np.swapaxes({b}, {tb.rank - 2}, {tb.rank - 1})"
+    fn = "np.dot" if np.dtype(dt).kind == "f" else "imatmul"
+    ra, rb = ta.rank, tb.rank
+    if ra <= 2 and rb <= 2:
+        a2 = a if ra == 2 else f"{a}.reshape((1, {a}.shape[0]))"
+        b2 = b if rb == 2 else f"{b}.reshape(({b}.shape[0], 1))"
+        w.line(f"_mm = {fn}(np.ascontiguousarray({a2}), np.ascontiguousarray({b2}))")
+        shape = (["_mm.shape[0]"] if ra == 2 else []) + (["_mm.shape[1]"] if rb == 2 else [])
+        w.line(f"{outs[0]} = _mm" if ra == 2 and rb == 2 else f"{outs[0]} = _mm.reshape({_tup(shape)})")
+        return
+    _batched(w, a, b, ra, rb, fn, outs[0], out_types[0])
+
+
+def _batched(w, a, b, ra, rb, fn, out, t) -> None:
+    """Batch dims broadcast; one 2-D product per batch entry."""
+    if ra == 1:
+        a, ra = f"{a}.reshape((1, {a}.shape[0]))", 2
+    if rb == 1:
+        b, rb, drop_n = f"{b}.reshape(({b}.shape[0], 1))", 2, True
+    else:
+        drop_n = False
+    nb = max(ra, rb) - 2
+    w.line(f"_a, _b = {a}, {b}")
+    dims = []
+    for k in range(nb):
+        da = f"_a.shape[{k - (nb - (ra - 2))}]" if k >= nb - (ra - 2) else "1"
+        db = f"_b.shape[{k - (nb - (rb - 2))}]" if k >= nb - (rb - 2) else "1"
+        dims.append(f"bdim({da}, {db})")
+    w.line(f"_bs = {_tup(dims)}")
+    w.line("_nb = 1")
+    w.line("for _d in _bs:")
+    w.line("    _nb *= _d")
+    w.line(f"_a3 = expand(_a, _bs + (_a.shape[{ra - 2}], _a.shape[{ra - 1}])).reshape((_nb, _a.shape[{ra - 2}], _a.shape[{ra - 1}]))")
+    w.line(f"_b3 = expand(_b, _bs + (_b.shape[{rb - 2}], _b.shape[{rb - 1}])).reshape((_nb, _b.shape[{rb - 2}], _b.shape[{rb - 1}]))")
+    w.line(f"_o3 = np.empty((_nb, _a3.shape[1], _b3.shape[2]), {_dt(t)})")
+    w.line("for _k in range(_nb):")
+    w.line(f"    _o3[_k] = {fn}(_a3[_k], _b3[_k])")
+    tail = "(_a3.shape[1],)" if drop_n else "(_a3.shape[1], _b3.shape[2])"
+    w.line(f"{out} = _o3.reshape(_bs + {tail})")
+
+
+@lower_stmt.register
+def _(op: FC, w, ins, outs, in_types, out_types):
+    x, wt, b = ins
+    t = out_types[0]
+    w.line(f"_m = 1")
+    for k in range(op.axis):
+        w.line(f"_m *= {x}.shape[{k}]")
+    w.line(f"_x2 = np.ascontiguousarray({x}).reshape((_m, {x}.size // max(_m, 1))).astype({_dt(t)})")
+    fn = "np.dot" if np.dtype(t.dtype).kind == "f" else "imatmul"
+    w.line(f"{outs[0]} = {fn}(_x2, np.ascontiguousarray({wt}.astype({_dt(t)}).T)) + {b}.astype({_dt(t)})")
+
+
+@lower_stmt.register
+def _(op: Reshape, w, ins, outs, in_types, out_types):
+    x = ins[0]
+    dims = []
+    for i, d in enumerate(op.shape):
+        dims.append(f"{x}.shape[{i}]" if d == 0 else str(d))
+    if -1 in op.shape:
+        known = " * ".join(d for d, s in zip(dims, op.shape) if s != -1) or "1"
+        w.line(f"_k = {known}")
+        w.line(f"if _k == 0 or {x}.size % _k:")
+        w.line("    raise ValueError('cannot reshape: sizes do not divide')")
+        dims[op.shape.index(-1)] = f"{x}.size // _k"
+    w.line(f"{outs[0]} = np.ascontiguousarray({x}).reshape({_tup(dims)})")
+
+
+@lower_stmt.register
+def _(op: Transpose, w, ins, outs, in_types, out_types):
+    perm = op.full_perm(in_types[0].rank)
+    w.line(f"{outs[0]} = np.transpose({ins[0]}, {_tup(map(str, perm))})")
+
+
+@lower_stmt.register
+def _(op: Concat, w, ins, outs, in_types, out_types):
+    (axis,) = normalize_axes((op.axis,), in_types[0].rank)
+    w.line(f"{outs[0]} = np.concatenate({_tup(ins)}, axis={axis})")
+
+
+@lower_stmt.register
+def _(op: Split, w, ins, outs, in_types, out_types):
+    rank = in_types[0].rank
+    axis = op.axis % rank
+    x = ins[0]
+    w.line(f"_n = {x}.shape[{axis}]")
+    if op.split is not None:
+        w.line(f"if _n != {sum(op.split)}:")
+        w.line(f"    raise ValueError('split sizes do not add up to the dim')")
+        bounds = np.concatenate([[0], np.cumsum(op.split)]).tolist()
+        cuts = [(str(bounds[i]), str(bounds[i + 1])) for i in range(len(op.split))]
+    else:
+        w.line(f"if _n % {op.num}:")
+        w.line(f"    raise ValueError('dim does not split into equal parts')")
+        w.line(f"_p = _n // {op.num}")
+        cuts = [(f"{i} * _p", f"{i + 1} * _p") for i in range(op.num)]
+    for out, (lo, hi) in zip(outs, cuts):
+        idx = [":"] * rank
+        idx[axis] = f"{lo}:{hi}"
+        w.line(f"{out} = {x}[{', '.join(idx)}]")
+
+
+@lower_stmt.register
+def _(op: Slice, w, ins, outs, in_types, out_types):
+    idx = []
+    for sl in op.index(in_types[0].rank):
+        parts = ["" if v is None else str(v) for v in (sl.start, sl.stop, sl.step)]
+        idx.append(":".join(parts).rstrip(":") or ":")
+    w.line(f"{outs[0]} = {ins[0]}[{', '.join(idx)}]")
+
+
+@lower_stmt.register
+def _(op: Reduce, w, ins, outs, in_types, out_types):
+    """Any axes: move them last, then reduce rows of a 2-D view."""
+    x, rank = ins[0], in_types[0].rank
+    axes = normalize_axes(op.axes, rank)
+    kept = [a for a in range(rank) if a not in axes]
+    perm = kept + list(axes)
+    t = out_types[0]
+    src = x if perm == list(range(rank)) else f"np.transpose({x}, {_tup(map(str, perm))})"
+    outer = " * ".join(f"{x}.shape[{a}]" for a in kept) or "1"
+    inner = " * ".join(f"{x}.shape[{a}]" for a in axes) or "1"
+    w.line(f"_o, _i = {outer}, {inner}")
+    w.line(f"_x2 = np.ascontiguousarray({src}).reshape((_o, _i))")
+    w.line(f"_r = np.empty(_o, {_dt(t)})")
+    w.line("for _q in range(_o):")
+    with w.indent():
+        _reduce_row(w, op, t)
+    shape = [("1" if a in axes else f"{x}.shape[{a}]") for a in range(rank) if op.keepdims or a not in axes]
+    w.line(f"{outs[0]} = _r.reshape({_tup(shape)})")
+
+
+def _reduce_row(w, op, t) -> None:
+    dt = np.dtype(t.dtype)
+    cast = f"np.{dt.name}"
+    name = op.name
+    if name in ("ReduceMax", "ReduceMin"):
+        big = "np.inf" if dt.kind == "f" else str(np.iinfo(dt).max)
+        init = f"-{big}" if name == "ReduceMax" and dt.kind == "f" else (
+            str(np.iinfo(dt).min) if name == "ReduceMax" else big)
+        cmp = ">" if name == "ReduceMax" else "<"
+        w.line(f"_acc = {cast}({init})")
+        w.line("for _j in range(_i):")
+        w.line(f"    _v = {cast}(_x2[_q, _j])")
+        w.line(f"    _acc = _v if (_v {cmp} _acc or _v != _v) else _acc")
+    else:
+        w.line(f"_acc = {cast}(0)")
+        w.line("for _j in range(_i):")
+        w.line(f"    _acc += {cast}(_x2[_q, _j])")
+        if name == "ReduceMean":
+            w.line(f"_acc = {cast}(_acc / _i)")
+    w.line("_r[_q] = _acc")

@@ -1,0 +1,141 @@
+"""Vectorisable float32 math for generated kernels, and small array helpers.
+
+LLVM in the PyPI llvmlite wheel has no SVML: ``math.exp`` on float32 becomes a
+scalar ``expf`` call per element, which blocks vectorisation. These
+approximations use only arithmetic, ``floor`` and a bit cast, so a loop that
+calls them vectorises (AVX2: 8 lanes). Used at fast-math level >= 1, float32
+only; float64 always uses libm.
+
+Documented maximum errors (checked by tests/backends/numba/test_mathlib.py on
+a dense grid against float64 NumPy):
+
+* ``fexp``: relative error <= 4e-7 (about 3 ulp) where the result is a
+  normal float32; x > 88.38 gives inf, x < -87.34 gives 0, NaN stays NaN.
+* ``ftanh``: absolute and relative error <= 4e-7 everywhere (odd; |x| >= 7.9
+  gives +-0.99999976, the clamp); NaN stays NaN.
+* ``fsigmoid`` = 1 / (1 + fexp(-x)): relative error <= 5e-7 wherever the
+  result is a normal float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+F = np.float32
+_LOG2E = F(1.4426950408889634)
+_LN2_HI = F(0.693359375)
+_LN2_LO = F(-2.12194440e-4)
+_P = [F(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                     4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)]
+_P0, _P1, _P2, _P3, _P4, _P5 = _P
+_XMAX = F(88.3762626647949)
+_XMIN = F(-87.3365478515625)
+_ONE = F(1.0)
+_HALF = F(0.5)
+_ZERO = F(0.0)
+_INF = F(np.inf)
+# Eigen's generic_fast_tanh_float: a 13/6 rational approximation.
+_A = [F(c) for c in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+                     5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+                     4.89352455891786e-03)]
+_A13, _A11, _A9, _A7, _A5, _A3, _A1 = _A
+_B6, _B4, _B2, _B0 = (F(c) for c in (1.19825839466702e-06, 1.18534705686654e-04,
+                                     2.26843463243900e-03, 4.89352518554385e-03))
+_TCLAMP = F(7.90531110763549805)
+_FLAGS = {"nsz", "contract", "arcp", "reassoc"}
+
+
+@intrinsic
+def _i32_as_f32(typingctx, x):
+    """Reinterpret int32 bits as float32 (an LLVM bitcast; vectorises)."""
+    if isinstance(x, types.Integer):
+        def codegen(context, builder, signature, args):
+            v = args[0]
+            width = v.type.width
+            if width > 32:
+                v = builder.trunc(v, ir.IntType(32))
+            elif width < 32:
+                v = builder.sext(v, ir.IntType(32))
+            return builder.bitcast(v, ir.FloatType())
+        return types.float32(x), codegen
+    return None
+
+
+@njit(fastmath=_FLAGS, inline="always", error_model="numpy")
+def fexp(x):
+    """Cephes expf: n = round(x log2 e), Cody-Waite reduction, degree-7 polynomial."""
+    c = min(max(x, _XMIN), _XMAX)
+    fx = np.floor(c * _LOG2E + _HALF)
+    r = c - fx * _LN2_HI
+    r = r - fx * _LN2_LO
+    p = _P0 * r + _P1
+    p = p * r + _P2
+    p = p * r + _P3
+    p = p * r + _P4
+    p = p * r + _P5
+    p = p * r * r + r + _ONE
+    y = p * _i32_as_f32((np.int32(fx) + np.int32(127)) << np.int32(23))
+    y = _INF if x > _XMAX else y
+    y = _ZERO if x < _XMIN else y
+    return x if x != x else y
+
+
+@njit(fastmath=_FLAGS, inline="always", error_model="numpy")
+def ftanh(x):
+    """tanh as Eigen's clamped 13/6 rational function."""
+    c = min(max(x, -_TCLAMP), _TCLAMP)
+    x2 = c * c
+    p = _A13 * x2 + _A11
+    p = p * x2 + _A9
+    p = p * x2 + _A7
+    p = p * x2 + _A5
+    p = p * x2 + _A3
+    p = p * x2 + _A1
+    p = p * c
+    q = _B6 * x2 + _B4
+    q = q * x2 + _B2
+    q = q * x2 + _B0
+    y = p / q
+    return x if x != x else y
+
+
+@njit(fastmath=_FLAGS, inline="always", error_model="numpy")
+def fsigmoid(x):
+    """1 / (1 + exp(-x)) with ``fexp``."""
+    return _ONE / (_ONE + fexp(-x))
+
+
+@njit(inline="always")
+def expand(a, shape):
+    """``a`` broadcast to ``shape`` as a fresh C-contiguous array (raises if it does not broadcast)."""
+    return np.ascontiguousarray(np.broadcast_to(a, shape))
+
+
+@njit(inline="always")
+def bdim(d, full):
+    """The broadcast of two runtime dims; raises ValueError when they clash."""
+    if d == full or d == 1:
+        return full
+    if full == 1:
+        return d
+    raise ValueError("shapes do not broadcast")
+
+
+
+
+@njit
+def imatmul(a, b):
+    """Integer 2-D matmul (BLAS has none); i-k-j order so the inner loop vectorises."""
+    m, k = a.shape
+    if b.shape[0] != k:
+        raise ValueError("matmul: inner dimensions differ")
+    n = b.shape[1]
+    out = np.zeros((m, n), a.dtype)
+    for i in range(m):
+        for p in range(k):
+            s = a[i, p]
+            for j in range(n):
+                out[i, j] += s * b[p, j]
+    return out

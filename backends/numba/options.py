@@ -1,0 +1,69 @@
+"""Options of the numba backend, with their defaults and environment overrides."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Optional
+
+#: numba fastmath flags per level. Level 1 allows reassociation (vectorised
+#: reductions), contraction (FMA), reciprocal division and signed-zero
+#: freedom, but keeps inf/NaN semantics; level 2 is LLVM's full "fast".
+FASTMATH_FLAGS = {0: "False", 1: "{'reassoc', 'contract', 'arcp', 'nsz'}", 2: "True"}
+
+
+@dataclass(frozen=True)
+class NumbaOptions:
+    """How segments are compiled.
+
+    fastmath
+        0: IEEE, libm transcendental functions. 1 (default): flags above plus
+        vectorised float32 exp/tanh/sigmoid (``mathlib``, errors <= 5e-7
+        relative, documented and tested there); float64 always uses libm.
+        2: level 1 plus nnan/ninf: NaN and inf inputs give undefined results.
+    parallel
+        Also build a ``prange`` variant of each kernel, used when the kernel's
+        non-constant inputs hold at least ``parallel_min_size`` elements (a
+        parallel launch costs microseconds; small tensors stay serial).
+    cache, cache_dir
+        On-disk cache of compiled segments (default ``$NETJIT_CACHE_DIR`` or
+        ``~/.cache/netjit``); ``NETJIT_CACHE=0`` disables it.
+    tiered
+        Return at once; run on the reference backend until a background
+        thread has compiled the segment.
+    dump_dir
+        Where to write generated sources (also ``NETJIT_DUMP_DIR``); failed
+        compilations are always dumped.
+    """
+
+    fastmath: int = 1
+    parallel: bool = True
+    parallel_min_size: int = 1 << 16
+    cache: bool = True
+    cache_dir: Optional[str] = None
+    tiered: bool = False
+    dump_dir: Optional[str] = None
+
+    @classmethod
+    def make(cls, **overrides) -> "NumbaOptions":
+        env = {}
+        if os.environ.get("NETJIT_CACHE", "").strip() in ("0", "false", "off"):
+            env["cache"] = False
+        base = replace(cls(), **env)
+        known = {k: v for k, v in overrides.items() if k in cls.__dataclass_fields__ and v is not None}
+        opts = replace(base, **known)
+        if opts.fastmath not in FASTMATH_FLAGS:
+            from netjit.errors import InvalidArgumentError
+            raise InvalidArgumentError(f"fastmath level must be 0, 1 or 2, got {opts.fastmath!r}")
+        return opts
+
+    def resolved_cache_dir(self) -> str:
+        return (self.cache_dir or os.environ.get("NETJIT_CACHE_DIR")
+                or os.path.join(os.path.expanduser("~"), ".cache", "netjit"))
+
+    def numba_flags(self, parallel: bool) -> str:
+        flags = f"nogil=True, cache=True, error_model='numpy', fastmath={FASTMATH_FLAGS[self.fastmath]}"
+        return flags + (", parallel=True" if parallel else "")
+
+    def codegen_key(self) -> str:
+        """The options that change generated code (part of the cache key)."""
+        return f"fastmath={self.fastmath};parallel={self.parallel}"

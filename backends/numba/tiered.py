@@ -1,0 +1,57 @@
+"""Tiered execution: run on the reference backend until numba has compiled.
+
+``TieredExecutable`` answers at once: calls go to the reference executable
+while a background thread generates and compiles the numba code; once it is
+ready, calls switch to it. ``tier`` says which tier the last call ran on
+("reference" or "numba"), for run metadata. A failed background compilation
+is not hidden: the next call raises its CompilationError.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+_POOL: list = []
+_POOL_LOCK = threading.Lock()
+
+
+def compile_pool() -> ThreadPoolExecutor:
+    """One background compiler thread per process (numba compiles under a lock anyway)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="netjit-compile"))
+        return _POOL[0]
+
+
+class TieredExecutable:
+    __slots__ = ("name", "input_names", "reference", "future", "compiled", "tier", "calls")
+
+    def __init__(self, reference, future: Future, name: str):
+        self.name = name
+        self.input_names = reference.input_names
+        self.reference = reference
+        self.future = future
+        self.compiled = None
+        self.tier = "reference"
+        #: calls run per tier, e.g. {"reference": 3, "numba": 10}
+        self.calls = {"reference": 0, "numba": 0}
+
+    def __call__(self, inputs, state=None):
+        exe = self.compiled
+        if exe is None:
+            if not self.future.done():
+                self.tier = "reference"
+                self.calls["reference"] += 1
+                return self.reference(inputs, state)
+            exe = self.compiled = self.future.result()   # raises CompilationError if it failed
+        self.tier = "numba"
+        self.calls["numba"] += 1
+        return exe(inputs, state)
+
+    def wait(self, timeout=None):
+        """Block until the numba tier is ready; returns the compiled executable."""
+        self.compiled = self.future.result(timeout)
+        return self.compiled
+
+    def __repr__(self) -> str:
+        return f"<TieredExecutable {self.name!r} tier={self.tier}>"

@@ -12,6 +12,7 @@ after the whole net succeeded, so a failing net leaves no half-written blobs.
 """
 from __future__ import annotations
 
+import operator
 import threading
 import weakref
 from typing import Sequence
@@ -26,6 +27,10 @@ from netjit.errors import InvalidArgumentError, NetjitError, NotFoundError
 
 from .step import check_feed
 from .workspace import UNSET
+
+
+#: An input's part of the compile key: dtype and rank (dims are dynamic).
+_signature = operator.attrgetter("dtype", "ndim")
 
 
 class CompiledNet:
@@ -61,9 +66,7 @@ class CompiledNet:
         except Exception as exc:  # a host op's own exception keeps its type, gains the net
             exc.add_note(f"while running net {self.name!r}")
             raise
-        store = ws.store
-        for blob, value in zip(self.outputs, outs):
-            store(blob, value)
+        ws.store_many(self.outputs, outs)
 
 
 class NetRunner:
@@ -96,10 +99,9 @@ class NetRunner:
         """Run the net once on ``ws``."""
         if len(self.net.ops) != self._version:
             self._refresh()
-        lookup = ws.lookup
-        values = [lookup(b) for b in self.inputs]
+        values = ws.gather(self.inputs)
         try:
-            key = tuple([(v.dtype, v.ndim) for v in values])
+            key = tuple(map(_signature, values))
         except AttributeError:
             raise self._missing(values) from None
         compiled = self.compiled.get(key)

@@ -118,6 +118,21 @@ class Workspace:
             ws = ws.parent
         return UNSET
 
+    def gather(self, names) -> list:
+        """The values of ``names`` (UNSET where missing): the net runner's hot path."""
+        if self.parent is None:
+            get = self._blobs.get
+            return [get(n, UNSET) for n in names]
+        return [self.lookup(n) for n in names]
+
+    def store_many(self, names, values) -> None:
+        """``store`` each name; a root workspace takes them in one dict update."""
+        if self.parent is None:
+            self._blobs.update(zip(names, values))
+        else:
+            for name, value in zip(names, values):
+                self.store(name, value)
+
     def has_blob(self, name) -> bool:
         """True if ``name`` exists here or in an ancestor (even if never written)."""
         return self._owner(str(name)) is not None

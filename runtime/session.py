@@ -22,6 +22,7 @@ from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgume
 
 from .executor import Executor
 from .executor_cache import ExecutorCache
+from .fast_callable import direct_callable
 from .partial_run import PartialRun, PartialRunHandle, PartialRuns, partial_run
 from .program import as_feed_value, compile_entry, declared_placeholders, signature_types
 from .rendezvous import Rendezvous
@@ -159,18 +160,25 @@ class Session:
         rebuild, state, session = sig.rebuild, self._variables, self
         single = isinstance(fetches, str)
 
-        def call(*values):
-            step = sig.step
-            if step is not None and step.direct and step._accepts(values) and not session._closed \
-                    and session._timeout is None:
-                outs = step.exe(values if step.args is None else [values[i] for i in step.args], state)
-                if step.pick is None:
-                    return outs[0] if single else rebuild(outs)
-                outs = step.pick_outputs(outs, values)
-                return outs[0] if single else rebuild(outs)
+        def general(values):
             return rebuild(session._call_slow(sig, values))
+
+        def call(*values):
+            return general(values)
+        step = self._bind_declared(sig)
+        if step is not None and step.direct and self._timeout is None:
+            call = direct_callable(step, self, state, general, rebuild, single)
         call.signature = sig
         return call
+
+    def _bind_declared(self, sig: RunSignature) -> Optional[CompiledStep]:
+        """Compile a callable's step up front when every feed is a placeholder of known rank."""
+        types = [self._placeholders.get(f) for f in sig.feed_names]
+        if not self._ops or any(t is None or t.shape is None for t in types):
+            return None
+        examples = [_example(t) for t in types]
+        sig.step, _ = self._step(sig.feed_names, examples, sig.fetch_names, sig.target_names)
+        return sig.step
 
     def _call_slow(self, sig: RunSignature, values) -> list:
         """A callable's path when the fast checks fail: closed, new types, or pooled."""

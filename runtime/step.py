@@ -19,6 +19,7 @@ from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
 
 from .plan import Plan
+from .fast_callable import acceptor
 from .rendezvous import Rendezvous
 
 
@@ -72,7 +73,7 @@ class CompiledStep:
         for i, name in enumerate(entry.fetches):
             sorted_pos.setdefault(name, i)
         self.fetch_slots = tuple(plan.fetch_slots[sorted_pos[name]] for name in fetch_names)
-        self._accepts = _acceptor(self.checks)
+        self._accepts = acceptor(self.checks)
         self.direct = plan.direct
         self.exe = self.args = self.pick = None
         if self.direct:
@@ -90,7 +91,7 @@ class CompiledStep:
     def accepts(self, values: Sequence) -> bool:
         """True if every value is an ndarray of the compiled dtype, rank and static dims.
 
-        Replaced per instance by generated straight-line code (see ``_acceptor``).
+        Generated straight-line code per step (see ``fast_callable.acceptor``).
         """
         return self._accepts(values)
 
@@ -124,24 +125,6 @@ class CompiledStep:
         finally:
             executor.finish(rdv)
         return [rdv.slots[s] for s in self.fetch_slots]
-
-
-def _acceptor(checks):
-    """Generated ``accepts(values)``: one straight-line test per feed, no loops or lookups."""
-    env = {"ndarray": np.ndarray}
-    tests = [f"len(values) == {len(checks)}"]
-    for i, (_, t, dtype, ndim, dims) in enumerate(checks):
-        env[f"d{i}"] = dtype
-        v = f"values[{i}]"
-        tests.append(f"type({v}) is ndarray and {v}.dtype is d{i}")
-        if ndim is not None and len(dims) == ndim:
-            tests.append(f"{v}.shape == {tuple(t.shape)!r}")
-        elif ndim is not None:
-            tests.append(f"{v}.ndim == {ndim}")
-            tests += [f"{v}.shape[{a}] == {d}" for a, d in dims]
-    src = "def accepts(values):\n    return (" + "\n            and ".join(tests) + ")\n"
-    exec(compile(src, "<netjit feed checks>", "exec"), env)
-    return env["accepts"]
 
 
 def deadline_of(timeout_s: Optional[float]) -> Optional[float]:

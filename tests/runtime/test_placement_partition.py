@@ -6,7 +6,7 @@ import logging
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 import netjit as nj
 from netjit.backends.reference import evaluate
@@ -182,8 +182,7 @@ def random_nets(draw):
     return net, fetches
 
 
-@settings(max_examples=25, deadline=None)
-@given(random_nets())
+@given(random_nets())   # examples per the hypothesis profile (tests/conftest.py)
 def test_random_graphs_partition_and_run_like_the_reference(case):
     net, fetches = case
     g = placed(net, fetches, devices=["cpu:0", "cpu:1", "cpu:2"])

@@ -15,7 +15,9 @@ import threading
 import time
 from typing import Any, Optional
 
-from netjit.errors import CancelledError, DeadlineExceededError, InvalidArgumentError
+from netjit.compiler.lowering import feed_type, lower
+from netjit.compiler.pipeline import known_blobs
+from netjit.errors import CancelledError, DeadlineExceededError, InvalidArgumentError, NotFoundError
 
 from .rendezvous import Rendezvous
 from .signature import RunSignature
@@ -174,3 +176,22 @@ def partial_run(registry: PartialRuns, handle, fetches: Any, feed_dict: Optional
             registry.release(handle, "it failed", exc)
             raise
     return sig.rebuild([run.rdv.slots[s] for s in slots])
+
+
+def feed_types_before_feeding(ops, name: str, placeholders: dict, feed_names) -> list:
+    """The types partial-run feeds compile for: placeholders' declared types, else the blob's."""
+    lowered, known = None, known_blobs(ops)
+    types = []
+    for f in feed_names:
+        if f not in known:
+            raise NotFoundError(f"cannot feed {f!r}: no blob of that name in net {name!r}")
+        t = placeholders.get(f)
+        if t is None:
+            if lowered is None:
+                lowered = lower(ops, name, {p: placeholders[p] for p in feed_names if p in placeholders})
+            if f not in lowered.blobs:
+                raise InvalidArgumentError(f"cannot feed {f!r} in a partial run: its type is unknown "
+                                           "before it is fed (feed a placeholder instead)")
+            t = feed_type(lowered.graph.type(lowered.blobs[f]))
+        types.append(t)
+    return types

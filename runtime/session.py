@@ -23,8 +23,10 @@ from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgume
 from .executor import Executor
 from .executor_cache import ExecutorCache
 from .fast_callable import direct_callable
-from .partial_run import PartialRun, PartialRunHandle, PartialRuns, partial_run
-from .program import as_feed_value, compile_entry, declared_placeholders, signature_types
+from .partial_run import (PartialRun, PartialRunHandle, PartialRuns, feed_types_before_feeding,
+                          partial_run)
+from .program import (as_feed_value, compile_entry, declared_placeholders, example_value,
+                      signature_types)
 from .rendezvous import Rendezvous
 from .signature import RunSignature, blob_names, freeze, program_ops
 from .step import CompiledStep, deadline_of
@@ -176,7 +178,7 @@ class Session:
         types = [self._placeholders.get(f) for f in sig.feed_names]
         if not self._ops or any(t is None or t.shape is None for t in types):
             return None
-        examples = [_example(t) for t in types]
+        examples = [example_value(t) for t in types]
         sig.step, _ = self._step(sig.feed_names, examples, sig.fetch_names, sig.target_names)
         return sig.step
 
@@ -261,8 +263,8 @@ class Session:
         if not self._ops:
             raise InvalidArgumentError("Session was not created with a graph before run()!")
         sig = RunSignature(fetches, blob_names(feeds), targets)
-        types = partial_feed_types(self, sig.feed_names)
-        examples = [_example(t) for t in types]
+        types = feed_types_before_feeding(self._ops, self.name, self._placeholders, sig.feed_names)
+        examples = [example_value(t) for t in types]
         step, _ = self._step(sig.feed_names, examples, sig.fetch_names, sig.target_names, partial=True)
         timeout = timeout_s if timeout_s is not None else self._timeout
         expires = deadline_of(timeout)
@@ -275,32 +277,3 @@ class Session:
         return partial_run(self._partial, handle, fetches, feed_dict,
                            lambda n, v: as_feed_value(n, v, self._placeholders),
                            self._executor, self._variables)
-
-
-def partial_feed_types(session: Session, feed_names):
-    """The types partial-run feeds compile for: placeholders' declared types, else the blob's."""
-    from netjit.compiler.lowering import feed_type, lower
-    from netjit.compiler.pipeline import known_blobs
-    from netjit.errors import NotFoundError
-    lowered, known = None, known_blobs(session._ops)
-    types = []
-    for f in feed_names:
-        if f not in known:
-            raise NotFoundError(f"cannot feed {f!r}: no blob of that name in net {session.name!r}")
-        t = session._placeholders.get(f)
-        if t is None:
-            if lowered is None:
-                lowered = lower(session._ops, session.name,
-                                {p: session._placeholders[p] for p in feed_names if p in session._placeholders})
-            if f not in lowered.blobs:
-                raise InvalidArgumentError(f"cannot feed {f!r} in a partial run: its type is unknown "
-                                           "before it is fed (feed a placeholder instead)")
-            t = feed_type(lowered.graph.type(lowered.blobs[f]))
-        types.append(t)
-    return types
-
-
-def _example(t):
-    """An empty array standing for a value of type ``t`` (only dtype and rank are read)."""
-    import numpy as np
-    return np.empty((0,) * (len(t.shape) if t.shape is not None else 0), dtype=t.dtype)

@@ -1,8 +1,8 @@
 """Pass options from SessionConfig, the environment and explicit overrides.
 
 Precedence, lowest first: SessionConfig fields, environment variables
-(``NETJIT_OPT_LEVEL``, ``NETJIT_DISABLE_PASSES`` (comma list, added to the
-disabled set), ``NETJIT_DUMP_DIR``, ``NETJIT_PASS_BISECT``), then keyword
+(``NETJIT_OPT_LEVEL``, ``NETJIT_DISABLE_PASSES`` (comma list, always added to
+the disabled set), ``NETJIT_DUMP_DIR``, ``NETJIT_PASS_BISECT``), then keyword
 overrides. Verification left unset (None) is on under pytest (``PYTEST_CURRENT_TEST``)
 and with ``NETJIT_DEBUG=1``, off otherwise.
 """
@@ -89,6 +89,8 @@ def from_config(config=None, env: Optional[Mapping] = None, **overrides) -> Pass
     if limit is not None:
         values["bisect_limit"] = limit
     values.update(overrides)
+    if "disabled" in overrides:  # the environment's kill-switch survives an explicit set
+        values["disabled"] = frozenset(overrides["disabled"]) | frozenset(extra)
     unknown = set(values) - {f.name for f in dataclasses.fields(PassOptions)}
     if unknown:
         raise InvalidArgumentError(f"unknown pass options {sorted(unknown)}")

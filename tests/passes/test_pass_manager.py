@@ -82,6 +82,8 @@ def test_options_from_config_and_environment():
     assert from_config(None, env={"NETJIT_DEBUG": "1"}).verify
     assert not from_config(nj.SessionConfig(verify_passes=False), env={"NETJIT_DEBUG": "1"}).verify
     assert from_config(cfg, env=env, opt_level=0).opt_level == 0
+    assert from_config(cfg, env=env, disabled={"fuse_elementwise"}).disabled == \
+        {"fuse_elementwise", "dce", "simplify"}
     with pytest.raises(InvalidArgumentError, match="NETJIT_OPT_LEVEL"):
         from_config(None, env={"NETJIT_OPT_LEVEL": "two"})
 

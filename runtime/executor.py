@@ -11,6 +11,7 @@ dropped.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import time
@@ -54,9 +55,10 @@ class Executor:
         self._run(rdv, state, first, caller=True)
 
     def launch(self, rdv: Rendezvous, state, segments) -> None:
+        """Hand ``segments`` to the pool, each in a copy of this thread's context (host ops read it)."""
         for i in segments:
             try:
-                self._pool.submit(self._run, rdv, state, i)
+                self._pool.submit(contextvars.copy_context().run, self._run, rdv, state, i)
             except RuntimeError:  # pool shut down by close()
                 rdv.cancel()
 

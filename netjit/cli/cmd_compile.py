@@ -10,7 +10,7 @@ from netjit.backends import get_backend
 from netjit.compiler import pipeline
 from netjit.errors import UnimplementedError
 
-from .cmd_inspect import add_backend_arg, add_signature_args, config_of
+from .args import add_signature_args, command, config_of
 from .console import Out
 from .inputs import load_net, signature
 from .stages import STAGES, compile_stages
@@ -133,13 +133,10 @@ def _cache(exe) -> str:
 
 
 def add_compile(sub) -> None:
-    p = sub.add_parser("compile", help="compile a net and dump every stage (IR after each pass, partitions, ...)",
-                       description="Compile NET for its fetches and print a summary: per-stage and per-pass "
-                                   "time and node counts. With --dump-dir, write the IR after every pass "
-                                   "application, every stage and partition, generated source and summary.json.",
-                       epilog="example: netjit compile demo.json --dump-dir dump/")
-    p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
+    p = command(sub, "compile", "compile a net and dump every stage (IR after each pass, partitions, ...)",
+                "Compile NET for its fetches and print a summary: per-stage and per-pass time and node "
+                "counts, and the backend's segments. With --dump-dir, write the IR after every pass "
+                "application, every stage and partition, generated source and summary.json.",
+                "netjit compile demo.json --dump-dir dump/", run_compile, backend="compile with")
     p.add_argument("--dump-dir", metavar="DIR", help="write every stage into DIR")
-    add_backend_arg(p, "compile with")
     add_signature_args(p)
-    p.set_defaults(run=run_compile)

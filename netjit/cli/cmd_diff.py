@@ -5,7 +5,7 @@ import difflib
 
 from netjit.errors import InvalidArgumentError, NotFoundError, UnimplementedError
 
-from .cmd_inspect import add_signature_args, config_of
+from .args import add_signature_args, command, config_of
 from .console import Out
 from .inputs import is_net_spec, load_net, read_ir_text, signature
 from .stages import STAGES, compile_stages, passes_api
@@ -91,11 +91,11 @@ def run_diff(args, out: Out) -> int:
 
 
 def add_diff(sub) -> None:
-    p = sub.add_parser("diff", help="compare two IR dumps, or a net before and after a pass",
-                       description="Compare A and B (IR text dumps from `compile --dump-dir`, IR .json files, "
-                                   "or nets at --stage). With only a NET: the net before and after --pass, "
-                                   "or at the two --stages (default: lowered vs optimized).",
-                       epilog="example: netjit diff demo.json --stages lowered optimized --side-by-side")
+    p = command(sub, "diff", "compare two IR dumps, or a net before and after a pass",
+                "Compare A and B (IR text dumps from `compile --dump-dir`, IR .json files, or nets at "
+                "--stage). With only a NET: the net before and after --pass, or at the two --stages "
+                "(default: lowered vs optimized).",
+                "netjit diff demo.json --stages lowered optimized --side-by-side", run_diff, net=False)
     p.add_argument("a", help="IR dump, IR .json, or net")
     p.add_argument("b", nargs="?", help="IR dump, IR .json, or net (omit to compare one net with itself)")
     p.add_argument("--pass", dest="pass_name", metavar="PASS", help="with one NET: before vs after PASS")
@@ -104,7 +104,7 @@ def add_diff(sub) -> None:
     p.add_argument("--stage", choices=STAGES, default="optimized", help="stage of nets given as A and B")
     p.add_argument("--side-by-side", action="store_true", help="two columns instead of a unified diff")
     add_signature_args(p)
-    p.set_defaults(run=run_diff)
+
 
 
 def run_bisect(args, out: Out) -> int:
@@ -123,12 +123,8 @@ def run_bisect(args, out: Out) -> int:
 
 
 def add_bisect(sub) -> None:
-    p = sub.add_parser("bisect", help="find the first pass application that changes a net's results",
-                       description="Run NET with the first N pass applications only, for a bisected N, "
-                                   "comparing the fetched values with the unoptimised run; reports the "
-                                   "first application that changes them.",
-                       epilog="example: netjit bisect demo.json --feed x=x.npy --fetch y")
-    p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
+    p = command(sub, "bisect", "find the first pass application that changes a net's results",
+                "Run NET with the first N pass applications only, for a bisected N, comparing the "
+                "fetched values with the unoptimised run; reports the first application that changes them.",
+                "netjit bisect demo.json --feed x=x.npy --fetch y", run_bisect)
     add_signature_args(p)
-    p.set_defaults(run=run_bisect)
-

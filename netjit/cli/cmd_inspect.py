@@ -4,33 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from netjit.config import SessionConfig
 from netjit.errors import InvalidArgumentError, UnimplementedError
 
+from .args import add_signature_args, command, config_of
 from .console import Out
 from .inputs import load_net, signature
 from .render import FORMATS, render
 from .stages import STAGES, compile_stages, graph_after_pass, passes_api
-
-
-def add_signature_args(p) -> None:
-    """--feed/--fetch/--opt-level/--disable, shared by the commands that compile a net."""
-    p.add_argument("--feed", action="append", default=[], metavar="BLOB[=FILE.npy]",
-                   help="a fed blob (repeatable); default: every placeholder")
-    p.add_argument("--fetch", action="append", default=[], metavar="BLOB",
-                   help="a fetched blob (repeatable); default: the net's outputs")
-    p.add_argument("--opt-level", type=int, default=2, choices=range(4), help="optimisation level (default 2)")
-    p.add_argument("--disable", action="append", default=[], metavar="PASS", help="disable a pass (repeatable)")
-
-
-def add_backend_arg(p, verb: str) -> None:
-    default = SessionConfig().backend
-    p.add_argument("--backend", default=default, help=f"backend to {verb}: reference or numba (default "
-                                                      f"{default}, as SessionConfig)")
-
-
-def config_of(args, **extra) -> SessionConfig:
-    return SessionConfig(opt_level=args.opt_level, disabled_passes=tuple(args.disable), **extra)
 
 
 def graph_for(args):
@@ -73,11 +53,10 @@ def run_inspect(args, out: Out) -> int:
 
 
 def add_inspect(sub) -> None:
-    p = sub.add_parser("inspect", help="show a net's IR at any compile stage (text, json, dot, svg, html)",
-                       description="Show the IR of NET after lowering, after optimisation (or after one "
-                                   "pass), after placement or per partition.",
-                       epilog="example: netjit inspect demo.json --stage optimized --format svg -o demo.svg")
-    p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
+    p = command(sub, "inspect", "show a net's IR at any compile stage (text, json, dot, svg, html)",
+                "Show the IR of NET after lowering, after optimisation (or after one pass), after "
+                "placement or per partition.",
+                "netjit inspect demo.json --stage optimized --format svg -o demo.svg", run_inspect)
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("--stage", choices=STAGES, default="lowered", help="compile stage to show (default lowered)")
     p.add_argument("--after", metavar="PASS", help="show the IR right after the first application of PASS")
@@ -85,7 +64,7 @@ def add_inspect(sub) -> None:
     p.add_argument("--no-prune", action="store_true", help="keep nodes the fetches do not need")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     add_signature_args(p)
-    p.set_defaults(run=run_inspect)
+
 
 
 def pass_rows() -> list[dict]:
@@ -114,9 +93,7 @@ def run_passes(args, out: Out) -> int:
 
 
 def add_passes(sub) -> None:
-    p = sub.add_parser("passes", help="list every registered pass by phase and order",
-                       description="List the registered passes (built-in and plugins) in the order each "
-                                   "phase runs them, with the lowest opt level that runs each.",
-                       epilog="example: netjit passes --format json")
+    p = command(sub, "passes", "list every registered pass by phase and order",
+                "List the registered passes (built-in and plugins) in the order each phase runs them, "
+                "with the lowest opt level that runs each.", "netjit passes --format json", run_passes, net=False)
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(run=run_passes)

@@ -8,7 +8,7 @@ import numpy as np
 import netjit as nj
 from netjit.errors import UnimplementedError
 
-from .cmd_inspect import add_backend_arg, add_signature_args, config_of
+from .args import add_signature_args, command, config_of
 from .console import Out
 from .inputs import load_net, signature
 
@@ -83,13 +83,11 @@ def run_run(args, out: Out) -> int:
 
 
 def add_run(sub) -> None:
-    p = sub.add_parser("run", help="run a net on .npy feeds and print the fetched values and step stats",
-                       description="Run NET once in a Session: feeds from .npy files, fetched values printed "
-                                   "(summarised when large), optionally saved as .npy and traced.",
-                       epilog="example: netjit run demo.json --feed x=x.npy --fetch y --out out/ --trace trace.json")
-    p.add_argument("net", help="saved net (file.json) or path/to/module.py:function")
+    p = command(sub, "run", "run a net on .npy feeds and print the fetched values and step stats",
+                "Run NET once in a Session: feeds from .npy files, fetched values printed (summarised "
+                "when large), optionally saved as .npy and traced.",
+                "netjit run demo.json --feed x=x.npy --fetch y --out out/ --trace trace.json", run_run,
+                backend="run on")
     p.add_argument("--out", metavar="DIR", help="save every fetched value as DIR/<blob>.npy")
     p.add_argument("--trace", metavar="FILE", help="write a Chrome trace (JSON) of the run")
-    add_backend_arg(p, "run on")
     add_signature_args(p)
-    p.set_defaults(run=run_run)

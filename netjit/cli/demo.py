@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from .cmd_inspect import add_backend_arg
+from .args import command
 from .console import Out
 
 
@@ -92,10 +92,9 @@ def run_demo(out=None, backend: str = "", save: str = "") -> dict:
 
 
 def add_demo(sub) -> None:
-    p = sub.add_parser("demo", help="build, optimise, compile and run a default net; compare with NumPy",
-                       description="Build the demo net (an MLP plus an elementwise chain), show its IR before "
-                                   "and after optimisation, compile and run it, and time it against NumPy.",
-                       epilog="example: netjit demo --save demo.json")
+    p = command(sub, "demo", "build, optimise, compile and run a default net; compare with NumPy",
+                "Build the demo net (an MLP plus an elementwise chain), show its IR before and after "
+                "optimisation, compile and run it, and time it against NumPy.",
+                "netjit demo --save demo.json", lambda args, out: run_demo(out, args.backend, args.save) and 0,
+                net=False, backend="run on")
     p.add_argument("--save", metavar="FILE.json", help="also save the demo net (for the other commands)")
-    add_backend_arg(p, "run on")
-    p.set_defaults(run=lambda args, out: run_demo(out, args.backend, args.save) and 0)

@@ -69,80 +69,101 @@ class CompiledNet:
         ws.store_many(self.outputs, outs)
 
 
+class NetVersion:
+    """What running one version of a net needs (a net's version is its op count)."""
+
+    def __init__(self, net: Net):
+        self.ops = list(net.ops)
+        self.size = len(self.ops)
+        self.placeholders = tuple(d.outputs[0] for d in self.ops if d.type == "Placeholder")
+        self.inputs = tuple(str(b) for b in net.external_inputs) + self.placeholders
+        written = [b for b in net.written_blobs() if b not in self.placeholders]
+        self.outputs = tuple(str(b) for b in net.external_outputs) or tuple(written)
+        self.readers: dict = {}
+        for d in self.ops:
+            for b in d.inputs:
+                self.readers.setdefault(b, d)
+        #: input signature -> CompiledNet
+        self.compiled: dict = {}
+
+    def missing(self, net_name: str, values) -> NetjitError:
+        """The error for the first input that has no value."""
+        blob = next(b for b, v in zip(self.inputs, values) if v is UNSET)
+        if blob in self.placeholders:
+            return NotFoundError(f"net {net_name!r}: placeholder {blob!r} has no value in the workspace "
+                                 "(feed it with feed_blob before running the net)")
+        d = self.readers[blob]
+        out = f" {d.outputs[0]!r}" if d.outputs else ""
+        return NotFoundError(f"net {net_name!r}: op {d.type}{out} reads blob {blob!r}, "
+                             "which does not exist in the workspace")
+
+
 class NetRunner:
-    """Runs one net on any workspace sharing a root; compiles lazily per signature."""
+    """Runs one net on any workspace sharing a root; compiles lazily per signature.
+
+    The per-version state is swapped as one object, so threads running the
+    same net never see half of a refresh.
+    """
 
     def __init__(self, net: Net, config):
         self.net = net
         self.config = config
         self._lock = threading.Lock()
-        self._version = -1
+        self.current = NetVersion(net)
         self.compilations = 0
 
-    def _refresh(self) -> None:
-        net = self.net
+    @property
+    def inputs(self) -> tuple:
+        return self.current.inputs
+
+    @property
+    def compiled(self) -> dict:
+        return self.current.compiled
+
+    def _refresh(self) -> NetVersion:
         with self._lock:
-            ops = list(net.ops)
-            self.placeholders = tuple(d.outputs[0] for d in ops if d.type == "Placeholder")
-            self.inputs = tuple(str(b) for b in net.external_inputs) + self.placeholders
-            written = [b for b in net.written_blobs() if b not in self.placeholders]
-            self.outputs = tuple(str(b) for b in net.external_outputs) or tuple(written)
-            self.readers = {}
-            for d in ops:
-                for b in d.inputs:
-                    self.readers.setdefault(b, d)
-            self.compiled: dict = {}
-            self._ops = ops
-            self._version = len(ops)
+            if self.current.size != len(self.net.ops):
+                self.current = NetVersion(self.net)
+            return self.current
 
     def run(self, ws) -> None:
         """Run the net once on ``ws``."""
-        if len(self.net.ops) != self._version:
-            self._refresh()
-        values = ws.gather(self.inputs)
+        version = self.current
+        if version.size != len(self.net.ops):
+            version = self._refresh()
+        values = ws.gather(version.inputs)
         try:
             key = tuple(map(_signature, values))
         except AttributeError:
-            raise self._missing(values) from None
-        compiled = self.compiled.get(key)
+            raise version.missing(self.net.name, values) from None
+        compiled = version.compiled.get(key)
         if compiled is None:
-            compiled = self._compile(key, values)
+            compiled = self._compile(version, key, values)
         compiled(ws, values)
 
-    def _missing(self, values) -> NetjitError:
-        blob = next(b for b, v in zip(self.inputs, values) if v is UNSET)
-        name = self.net.name
-        if blob in self.placeholders:
-            return NotFoundError(f"net {name!r}: placeholder {blob!r} has no value in the workspace "
-                                 "(feed it with feed_blob before running the net)")
-        d = self.readers[blob]
-        out = f" {d.outputs[0]!r}" if d.outputs else ""
-        return NotFoundError(f"net {name!r}: op {d.type}{out} reads blob {blob!r}, "
-                             "which does not exist in the workspace")
-
-    def _compile(self, key, values) -> CompiledNet:
+    def _compile(self, version: NetVersion, key, values) -> CompiledNet:
         with self._lock:
-            compiled = self.compiled.get(key)
+            compiled = version.compiled.get(key)
             if compiled is None:
-                compiled = self.compiled[key] = self._build(values)
+                compiled = version.compiled[key] = self._build(version, values)
                 self.compilations += 1
             return compiled
 
-    def _build(self, values) -> CompiledNet:
+    def _build(self, version: NetVersion, values) -> CompiledNet:
         types = {}
-        for b, v in zip(self.inputs, values):
+        for b, v in zip(version.inputs, values):
             try:
                 types[b] = feed_type(TensorType(as_dtype(v.dtype), v.shape))
             except InvalidArgumentError as exc:
                 raise InvalidArgumentError(f"net {self.net.name!r}: blob {b!r}: {exc}") from None
-        feeds = {b: types[b] for b in self.placeholders}
+        feeds = {b: types[b] for b in version.placeholders}
         inputs = {b: t for b, t in types.items() if b not in feeds}
-        graph, _ = build_graph(self._ops, self.net.name, feeds, list(self.outputs), inputs=inputs)
+        graph, _ = build_graph(version.ops, self.net.name, feeds, list(version.outputs), inputs=inputs)
         graph.targets = list(dict.fromkeys(list(graph.targets) + [
             n for n in graph.nodes() if graph.op(n).stateful or graph.op(n).host]))
         graph = optimize(graph, self.config)
         executable = compile_graph(graph, get_backend(self.config.backend))
-        return CompiledNet(self.net.name, executable, graph, self.inputs, self.outputs)
+        return CompiledNet(self.net.name, executable, graph, version.inputs, version.outputs)
 
 
 class NetCache:

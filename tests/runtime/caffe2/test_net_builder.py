@@ -218,3 +218,31 @@ def test_multi_instance(config):
         assert total1.fetch() == NUM_INSTANCES * NUM_ITERS
         assert total2.fetch() == NUM_INSTANCES * (NUM_ITERS ** 2)
         assert total3.fetch() == NUM_INSTANCES * (NUM_ITERS ** 2)
+
+
+def test_builder_loop_compiles_each_net_once(config):
+    ws = nj.Workspace(config=config)
+    ws.feed_blob("acc", np.float32(0))
+    with nj.NetBuilder() as nb:
+        with ops.loop(2000) as loop:
+            ops.Add(["acc", ops.Cast(loop.iter(), dtype=np.float32)], "acc")
+    step = nj.to_execution_step(nb)
+    ws.run(step)
+    assert ws.fetch_blob("acc") == sum(range(2000))
+    assert ws.root.net_cache.compilations == len(step.all_nets())    # once per net, not per iteration
+
+
+def test_builder_errors():
+    with pytest.raises(InvalidArgumentError, match="requires a stop condition"):
+        with nj.NetBuilder():
+            with ops.loop():
+                ops.Const(1)
+    with nj.NetBuilder():
+        with ops.If(ops.Const(True)) as c:
+            pass
+        with c.Else() as e:
+            pass
+        with pytest.raises(InvalidArgumentError, match="not allowed after an Else"):
+            e.Elif(ops.Const(True))
+    with pytest.raises(AttributeError, match="No active NetBuilder"):
+        ops.Add

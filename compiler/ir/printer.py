@@ -82,7 +82,11 @@ def format_graph(graph) -> str:
     labels = value_labels(graph)
     params = ", ".join(f"%{labels[(n, 0)]}" for n in graph.inputs)
     lines = [f"graph {_quote(graph.name)}{f'({params})' if graph.inputs else ''} {{"]
-    lines += ["  " + format_node(graph, n, labels) for n in graph.nodes()]
+    for n in graph.nodes():
+        describe = getattr(graph.op(n), "describe", None)
+        if describe is not None:  # fused nodes: their sub-expression, readable
+            lines.append(f"  # {describe()}")
+        lines.append("  " + format_node(graph, n, labels))
     if graph.outputs:
         lines.append("  return " + ", ".join(f"%{labels[v]}" for v in graph.outputs))
     if graph.targets:

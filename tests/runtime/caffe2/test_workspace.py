@@ -108,8 +108,8 @@ def test_compile_cache_reuses_across_iterations_and_shapes(config):
     assert ws.root.net_cache.compilations == 3
 
 
-def test_failing_net_writes_nothing():
-    ws = nj.Workspace()
+def test_failing_net_writes_nothing(config):
+    ws = nj.Workspace(config=config)
     net = nj.Net("fails_late")
     net.Const(np.float32(1), "early")
 

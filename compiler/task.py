@@ -213,6 +213,17 @@ def add_setup_steps(step: ExecutionStep, init_nets, exit_nets, name: str) -> Exe
     return execution_step(name, steps)
 
 
+def _with_create_workspace(step: ExecutionStep, create: bool) -> ExecutionStep:
+    """``step`` running in a child workspace iff ``create``; a step already used elsewhere
+    (immutable) is wrapped in a new step rather than changed."""
+    if step.create_workspace == create:
+        return step
+    if step._used:
+        step = execution_step(f"{step.name}:workspace", [step])
+    step.SetCreateWorkspace(create)
+    return step
+
+
 class TaskGroup(_Scoped):
     """Tasks that start concurrently; the group ends when its last task ends.
 
@@ -286,8 +297,7 @@ class TaskGroup(_Scoped):
         body, outputs, ws_type = [], [], WorkspaceType.PRIVATE
         for task, step in zip(tasks, steps):
             if step is not None:
-                step.SetCreateWorkspace(task.workspace_type() == WorkspaceType.PRIVATE)
-                body.append(step)
+                body.append(_with_create_workspace(step, task.workspace_type() == WorkspaceType.PRIVATE))
             outputs += task.outputs()
             if task.workspace_type() == WorkspaceType.GLOBAL:
                 ws_type = WorkspaceType.GLOBAL

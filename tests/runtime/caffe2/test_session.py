@@ -207,3 +207,15 @@ def test_cluster_records_nodes():
     assert cluster.nodes() == ["trainer", "reader"]
     assert cluster.node_kwargs()["trainer"] == {"gpus": 2}
     assert task.node == "trainer" and task.name == "trainer/t" and tg.used_nodes() == ["trainer"]
+
+
+def test_a_step_already_in_a_plan_can_still_be_a_task():
+    net = nj.Net("used")
+    net.Const(np.int64(1), "one")
+    step = nj.execution_step("used_step", net)
+    nj.Plan("elsewhere").AddStep(step)               # the step is now immutable
+    task = nj.Task(step=step, outputs=["one"], workspace_type=nj.WorkspaceType.PRIVATE)
+    with nj.LocalSession() as session:
+        session.run(task)
+        assert task.outputs()[0].fetch() == 1       # the output was written through
+        assert not step.create_workspace             # the user's step was not changed

@@ -55,7 +55,7 @@ def work(tmp_path_factory):
 def ir_lines(text):
     lines = text.strip().splitlines()
     assert lines[0].startswith("graph demo") and lines[-1] == "}"
-    return lines[1:-1]
+    return [ln for ln in lines[1:-1] if not ln.lstrip().startswith("#")]  # skip comment lines
 
 
 def test_script_is_installed_and_help_lists_every_command(work):

@@ -6,6 +6,8 @@ net or substep), ``only_once``, ``concurrent_substeps``,
 ``num_concurrent_instances`` and ``create_workspace``. A step becomes
 immutable once added to a plan or another step. The runtime
 (``netjit.runtime.plan_executor``) gives these their meaning.
+
+Not supported: Caffe2's reporter substeps (``run_every_ms``, ``report_net``).
 """
 from __future__ import annotations
 

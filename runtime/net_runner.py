@@ -21,7 +21,7 @@ from netjit.backends import get_backend
 from netjit.compiler.lowering import feed_type
 from netjit.compiler.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
-from netjit.compiler.ops.python_op import PythonOp, instance_scope
+from netjit.compiler.ops.python_op import PythonOp, add_note, instance_scope
 from netjit.compiler.pipeline import build_graph, compile_graph, optimize
 from netjit.errors import InvalidArgumentError, NetjitError, NotFoundError
 
@@ -64,7 +64,7 @@ class CompiledNet:
         except NetjitError:
             raise
         except Exception as exc:  # a host op's own exception keeps its type, gains the net
-            exc.add_note(f"while running net {self.name!r}")
+            add_note(exc, f"while running net {self.name!r}")
             raise
         ws.store_many(self.outputs, outs)
 

@@ -23,6 +23,7 @@ import threading
 from typing import Callable
 
 from netjit.compiler.net import Net
+from netjit.compiler.ops.python_op import add_note
 from netjit.compiler.steps import ExecutionStep, Plan
 from netjit.errors import InvalidArgumentError, NotFoundError, UnimplementedError
 
@@ -113,7 +114,7 @@ class StepRunner:
             try:
                 sub.execute(ws, sibling_ok)
             except BaseException as exc:  # re-raised in the caller's thread below
-                exc.add_note(f"in concurrent substep {sub.name!r} of step {self.name!r}")
+                add_note(exc, f"in concurrent substep {sub.name!r} of step {self.name!r}")
                 errors.append(exc)
                 failed.set()
 

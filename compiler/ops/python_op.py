@@ -29,6 +29,14 @@ _SCOPE: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("netjit_
 _BUILD_LOCK = threading.Lock()
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """Attach context to an exception without changing its type (PEP 678; 3.10 keeps a list)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:  # Python 3.10
+        exc.__notes__ = list(getattr(exc, "__notes__", ())) + [note]
+
+
 @contextlib.contextmanager
 def instance_scope(instances: dict):
     """Make ``instances`` (a workspace's own dict) hold the op instances built inside."""
@@ -157,7 +165,7 @@ class Python(Op):
         try:
             self.func.resolve()(list(inputs), outputs)
         except Exception as exc:
-            exc.add_note(f"in Python op {self.func.name}")
+            add_note(exc, f"in Python op {self.func.name}")
             raise
         result = []
         for i, (slot, dt) in enumerate(zip(outputs, self.dtypes)):

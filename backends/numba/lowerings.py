@@ -40,19 +40,24 @@ def _(op: MatMul, w, ins, outs, in_types, out_types):
     for name, t in ((a, ta), (b, tb)):
         if t.dtype != dt:
             w.line(f"{name} = {name}.astype({_dt(out_types[0])})")
-    if op.trans_a and ta.rank >= 2:
-        a = f"np.swapaxes({a}, {ta.rank - 2}, {ta.rank - 1})"
-    if op.trans_b and tb.rank >= 2:
-        b = f"np.swapaxes({b}, {tb.rank - 2}, {tb.rank - 1})"
     fn = "np.dot" if np.dtype(dt).kind == "f" else "imatmul"
     ra, rb = ta.rank, tb.rank
     if ra <= 2 and rb <= 2:
-        a2 = a if ra == 2 else f"{a}.reshape((1, {a}.shape[0]))"
-        b2 = b if rb == 2 else f"{b}.reshape(({b}.shape[0], 1))"
-        w.line(f"_mm = {fn}(np.ascontiguousarray({a2}), np.ascontiguousarray({b2}))")
+        # BLAS reads a transposed C array as is (an F-layout view): no copy
+        a2 = (f"np.ascontiguousarray({a}).T" if op.trans_a else f"np.ascontiguousarray({a})") if ra == 2 \
+            else f"{a}.reshape((1, {a}.shape[0]))"
+        b2 = (f"np.ascontiguousarray({b}).T" if op.trans_b else f"np.ascontiguousarray({b})") if rb == 2 \
+            else f"np.ascontiguousarray({b}).reshape(({b}.shape[0], 1))"
+        if fn == "imatmul":
+            a2, b2 = f"np.ascontiguousarray({a2})", f"np.ascontiguousarray({b2})"
+        w.line(f"_mm = {fn}({a2}, {b2})")
         shape = (["_mm.shape[0]"] if ra == 2 else []) + (["_mm.shape[1]"] if rb == 2 else [])
         w.line(f"{outs[0]} = _mm" if ra == 2 and rb == 2 else f"{outs[0]} = _mm.reshape({_tup(shape)})")
         return
+    if op.trans_a and ra >= 2:
+        a = f"np.swapaxes({a}, {ra - 2}, {ra - 1})"
+    if op.trans_b and rb >= 2:
+        b = f"np.swapaxes({b}, {rb - 2}, {rb - 1})"
     _batched(w, a, b, ra, rb, fn, outs[0], out_types[0])
 
 

@@ -137,6 +137,10 @@ def test_truncated_json_npz_and_nan_literals_are_clean_errors(tmp_path):
         (tmp_path / "n.json").write_text(text[:cut])
         with pytest.raises(LoadError, match="line|JSON"):
             nj.load(tmp_path / "n.json")
+    for hostile in ("[" * 100000, "[1, 2]", '"netjit-net"', "null"):
+        (tmp_path / "n.json").write_text(hostile)
+        with pytest.raises(LoadError, match="JSON|expected an object"):
+            nj.load(tmp_path / "n.json")
     (tmp_path / "n.json").write_text(text.replace('"version": 1', '"version": NaN'))
     with pytest.raises(LoadError, match="NaN"):
         nj.load(tmp_path / "n.json")

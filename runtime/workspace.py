@@ -44,6 +44,16 @@ def as_blob_value(name: str, value) -> np.ndarray:
     return arr
 
 
+def _owner(start, key, table: str):
+    """The first of ``start`` and its ancestors whose ``table`` dict holds ``key``."""
+    node = start
+    while node is not None:
+        if key in getattr(node, table):
+            return node
+        node = node.parent
+    return None
+
+
 class WorkspaceVariables:
     """The state store of one workspace: variables with write-through to ancestors."""
 
@@ -52,23 +62,15 @@ class WorkspaceVariables:
         self.values: dict[tuple, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def _owner(self, key):
-        store = self
-        while store is not None:
-            if key in store.values:
-                return store
-            store = store.parent
-        return None
-
     def read(self, key: tuple, initial: np.ndarray) -> np.ndarray:
-        owner = self._owner(key)
+        owner = _owner(self, key, "values")
         if owner is not None:
             return owner.values[key]
         with self._lock:
             return self.values.setdefault(key, np.array(initial, copy=True))
 
     def write(self, key: tuple, value: np.ndarray) -> None:
-        (self._owner(key) or self).values[key] = value
+        (_owner(self, key, "values") or self).values[key] = value
 
 
 class Workspace:
@@ -100,14 +102,6 @@ class Workspace:
             self.config = parent.config
 
     # -- blobs ------------------------------------------------------------
-    def _owner(self, name: str) -> Optional["Workspace"]:
-        ws = self
-        while ws is not None:
-            if name in ws._blobs:
-                return ws
-            ws = ws.parent
-        return None
-
     def lookup(self, name: str):
         """The value of ``name`` (searching ancestors), or UNSET if it has none."""
         ws = self
@@ -135,11 +129,11 @@ class Workspace:
 
     def has_blob(self, name) -> bool:
         """True if ``name`` exists here or in an ancestor (even if never written)."""
-        return self._owner(str(name)) is not None
+        return _owner(self, str(name), "_blobs") is not None
 
     def create_blob(self, name) -> None:
         """Make ``name`` exist without a value, unless it exists already (here or above)."""
-        if self._owner(str(name)) is None:
+        if _owner(self, str(name), "_blobs") is None:
             self._blobs[str(name)] = UNSET
 
     def feed_blob(self, name, value) -> None:
@@ -148,7 +142,7 @@ class Workspace:
 
     def store(self, name: str, value) -> None:
         """Write an already-converted value with Caffe2's write-through rule."""
-        (self._owner(name) or self)._blobs[name] = value
+        (_owner(self, name, "_blobs") or self)._blobs[name] = value
 
     def fetch_blob(self, name) -> np.ndarray:
         """The value of ``name``; NotFoundError if no workspace in the chain has it."""

@@ -15,7 +15,7 @@ from netjit.errors import DeadlineExceededError, InvalidArgumentError
 
 def abc_net():
     net = nj.Net("prun")
-    a, b, c = (net.Placeholder(n, np.float32, None) for n in "abc")
+    a, b, c = (net.Placeholder(n, np.float32, ()) for n in "abc")
     r1 = net.Add([a, b], "r1")
     net.Mul([r1, c], "r2")
     return net
@@ -87,7 +87,7 @@ def test_run_and_partial_run():
 def test_partial_run_empty_fetches():
     # partial_run_test.py RunTestPartialRunEmptyFetches: [6.0]
     net = nj.Net("empty")
-    a = net.Placeholder("a", np.float32, None)
+    a = net.Placeholder("a", np.float32, ())
     b = net.Mul([a, net.Const(np.float32(2.0))], "b")
     c = net.Mul([b, net.Const(np.float32(3.0))], "c")
     with nj.Session(net) as s:
@@ -187,7 +187,7 @@ def test_handle_close_pending_and_timeout(sess):
 
 def test_partial_run_across_devices():
     net = nj.Net("prun2")
-    a, b = net.Placeholder("a", np.float32, None), net.Placeholder("b", np.float32, None)
+    a, b = net.Placeholder("a", np.float32, ()), net.Placeholder("b", np.float32, ())
     with nj.device("cpu:1"):
         r1 = net.Neg(a, "r1")
     with nj.device("cpu:0"):

@@ -201,4 +201,4 @@ def test_random_graphs_partition_and_run_like_the_reference(case):
     with session(net, devices=3) as s:
         got = s.run(fetches, {"x": xv})
     for a, b in zip(got, want):
-        np.testing.assert_allclose(a, b, rtol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)   # f32; numba's tanh is approximate

@@ -96,7 +96,7 @@ def _sleeper_task(node, log):
 
     def record(inputs, outputs):
         start = time.perf_counter()
-        time.sleep(0.15)
+        time.sleep(0.3)
         log.append((node, start, time.perf_counter()))
     net.Python(record)([], [])
     with nj.Node(node):

@@ -208,9 +208,15 @@ def _build(part: Graph, dev: str, nodes: list, exported: set, name: str) -> Segm
             local[(n, i)] = (m, i)
             if (dev, (n, i)) in exported:
                 outputs.setdefault((m, i), []).append(value_key(part, dev, (n, i)))
-        if n in part.targets:
-            g.targets.append(m)
+        if n in part.targets or op.stateful or _orders_a_send(part, n):
+            g.targets.append(m)   # effects and orderings must run even when nothing reads them
     g.outputs = list(outputs)
     host = any(g.op(n).host for n in g.nx)
     return Segment(name, dev, g, tuple(in_keys), tuple(tuple(k) for k in outputs.values()), (),
                    feeds=frozenset(k[1] for k in in_keys if k[0] == "feed"), has_host_ops=host)
+
+
+def _orders_a_send(part: Graph, n: int) -> bool:
+    """True if a control-only Send waits for ``n`` (another device orders after it)."""
+    return any(isinstance(part.op(w), Send) for w in part.node_users(n)
+               if n in part.control_inputs(w))

@@ -344,3 +344,17 @@ def test_variable_updated_on_one_device_read_on_another():
         np.testing.assert_array_equal(s.run("scaled"), [10, 10])
         np.testing.assert_array_equal(s.run("scaled"), [20, 20])
         np.testing.assert_array_equal(s.run(v), [2, 2])
+
+
+def test_effect_only_segment_runs_before_the_device_waiting_on_it():
+    """A host op nothing reads still runs, before the later host op on another device."""
+    seen = []
+    net = nj.Net("effects")
+    x = net.Placeholder("x", np.float32, (None,))
+    with nj.device("cpu:1"):
+        net.Python(lambda ins, outs: (seen.append("first"), outs.__setitem__(0, ins[0])))([x], "unread")
+    with nj.device("cpu:0"):
+        net.Python(lambda ins, outs: (seen.append("second"), outs.__setitem__(0, ins[0])))([x], "read")
+    with session(net) as s:
+        s.run("read", {x: np.zeros(1, np.float32)})
+    assert seen == ["first", "second"]

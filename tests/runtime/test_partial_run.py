@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import netjit as nj
 from netjit.errors import DeadlineExceededError, InvalidArgumentError
@@ -196,3 +197,53 @@ def test_partial_run_across_devices():
         h = s.partial_run_setup(["r1", "r2"], ["a", "b"])
         assert s.partial_run(h, "r1", {"a": 5}) == -5
         assert s.partial_run(h, "r2", {"b": 7}) == 2
+
+
+@st.composite
+def feed_orders(draw):
+    net = nj.Net("prand")
+    blobs = [net.Placeholder(f"p{i}", np.float32, (2,)) for i in range(3)]
+    for i in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["Neg", "Add", "Mul"]))
+        ins = [draw(st.sampled_from(blobs)) for _ in range(1 if kind == "Neg" else 2)]
+        with nj.device(draw(st.sampled_from([None, "cpu:1"]))):
+            blobs.append(getattr(net, kind)(ins, f"b{i}"))
+    fetches = sorted({str(b) for b in blobs[3:]})
+    return net, fetches, draw(st.permutations(["p0", "p1", "p2"]))
+
+
+@given(feed_orders())
+def test_partial_runs_fetch_each_value_as_soon_as_its_feeds_arrived(case):
+    net, fetches, order = case
+    feeds = {f"p{i}": np.array([i + 1.0, -i], np.float32) for i in range(3)}
+    with nj.Session(net, nj.SessionConfig(device_count={"cpu": 2})) as s:
+        want = dict(zip(fetches, s.run(fetches, feeds)))
+        needs = {f: {p for p in feeds if _depends(net, f, p)} for f in fetches}
+        h = s.partial_run_setup(fetches, list(feeds))
+        fed, got = set(), {}
+        for p in order:
+            s.partial_run(h, [], {p: feeds[p]})
+            fed.add(p)
+            for f in fetches:
+                if f not in got and needs[f] <= fed:
+                    got[f] = s.partial_run(h, f)
+                elif f not in got:
+                    with pytest.raises(InvalidArgumentError, match="can't be computed"):
+                        s.partial_run(h, f)
+    assert set(got) == set(fetches)
+    for f in fetches:
+        np.testing.assert_allclose(got[f], want[f], rtol=1e-6)
+
+
+def _depends(net, blob: str, placeholder: str) -> bool:
+    """Whether ``blob`` reads ``placeholder`` (directly or through other blobs)."""
+    producers = {d.outputs[0]: d for d in net.ops}
+    stack, seen = [blob], set()
+    while stack:
+        b = stack.pop()
+        if b == placeholder:
+            return True
+        if b not in seen and b in producers:
+            seen.add(b)
+            stack.extend(producers[b].inputs)
+    return False

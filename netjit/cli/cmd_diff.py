@@ -7,22 +7,13 @@ from netjit.errors import InvalidArgumentError, NotFoundError, UnimplementedErro
 
 from .args import add_signature_args, command, config_of
 from .console import Out
-from .inputs import is_net_spec, load_net, read_ir_text, signature
+from .inputs import is_ir_json, is_net_spec, load_net, read_ir_text, signature
 from .stages import STAGES, compile_stages, passes_api
-
-
-def _is_ir_json(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    return '"netjit-ir"' in head
 
 
 def side_text(spec: str, args) -> str:
     """The IR text one side of a diff stands for: a dump, an IR .json, or a net at --stage."""
-    if spec.endswith(".json") and _is_ir_json(spec):
+    if is_ir_json(spec):
         from netjit.compiler.ir.serialize import load_graph
         return str(load_graph(spec)) + "\n"
     if is_net_spec(spec):

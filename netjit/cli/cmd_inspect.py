@@ -8,13 +8,16 @@ from netjit.errors import InvalidArgumentError, UnimplementedError
 
 from .args import add_signature_args, command, config_of
 from .console import Out
-from .inputs import load_net, signature
+from .inputs import is_ir_json, load_net, signature
 from .render import FORMATS, render
 from .stages import STAGES, compile_stages, graph_after_pass, passes_api
 
 
 def graph_for(args):
-    """The graph ``inspect`` shows, per --stage / --after / --partition."""
+    """The graph ``inspect`` shows, per --stage / --after / --partition (an IR .json file: itself)."""
+    if is_ir_json(args.net):
+        from netjit.compiler.ir.serialize import load_graph
+        return load_graph(args.net)
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch)
     config = config_of(args)
@@ -55,7 +58,8 @@ def run_inspect(args, out: Out) -> int:
 def add_inspect(sub) -> None:
     p = command(sub, "inspect", "show a net's IR at any compile stage (text, json, dot, svg, html)",
                 "Show the IR of NET after lowering, after optimisation (or after one pass), after "
-                "placement or per partition.",
+                "placement or per partition. NET may also be an IR graph saved as JSON "
+                "(`inspect --format json`), shown as it is.",
                 "netjit inspect demo.json --stage optimized --format svg -o demo.svg", run_inspect)
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("--stage", choices=STAGES, default="lowered", help="compile stage to show (default lowered)")

@@ -143,6 +143,18 @@ def read_ir_text(path: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("# ")) + "\n"
 
 
+def is_ir_json(path: str) -> bool:
+    """Is ``path`` an IR graph saved as JSON (``compiler/ir/serialize.py``) rather than a net?"""
+    if not path.endswith(".json"):
+        return False
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return '"netjit-ir"' in head
+
+
 def is_net_spec(spec: str) -> bool:
     """Does ``spec`` name a net (rather than an IR dump)?"""
     module, sep, func = spec.rpartition(":")

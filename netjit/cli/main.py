@@ -7,6 +7,7 @@ stderr with exit status 1 (a traceback means a bug in netjit, not in the input).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from netjit.errors import NetjitError
@@ -47,6 +48,9 @@ def main(argv=None) -> int:
     except NetjitError as exc:
         print(f"netjit {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `netjit ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"netjit {args.command}: error: {exc}", file=sys.stderr)
         return 1

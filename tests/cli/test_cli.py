@@ -80,6 +80,9 @@ def test_inspect_text_json_dot(work):
     _, doc, _ = netjit("inspect", "demo.json", "--format", "json", "--fetch", "h", cwd=work)
     doc = json.loads(doc)
     assert doc["format"] == "netjit-ir" and len(doc["nodes"]) == 6   # pruned to h: x w1 b1 MatMul Add Relu
+    (work / "h.json").write_text(json.dumps(doc))
+    _, h_text, _ = netjit("inspect", "h.json", cwd=work)   # an IR .json file shows as it is
+    assert len(ir_lines(h_text)) == 7 and "return %h" in h_text
     _, dot, _ = netjit("inspect", "demo.json", "--format", "dot", cwd=work)
     assert dot.startswith('digraph "demo" {') and dot.rstrip().endswith("}")
     assert dot.count("{") == dot.count("}")

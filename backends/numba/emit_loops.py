@@ -202,6 +202,8 @@ class GroupEmitter:
             full_outs = [o for o in g.outputs if o.kind == "full"] if p == last else []
             for k in reds:
                 w.line(f"{self.p}a{k} = {self.init(k)}")
+                if self.tracks_nan(k):
+                    w.line(f"{self.p}n{k} = False")
             if g.rank and (reds or full_outs):
                 self.emit_inner(p, reds, full_outs, len(outer))
             for k in reds:
@@ -251,17 +253,24 @@ class GroupEmitter:
     def update(self, k: int) -> str:
         ins = self.g.instrs[k]
         acc, v = f"{self.p}a{k}", f"{ctor(ins.dtype)}({self.arg(ins.args[0])})"
-        if ins.op.name == "ReduceMax":
-            return f"_v = {v}; {acc} = _v if (_v > {acc} or _v != _v) else {acc}"
-        if ins.op.name == "ReduceMin":
-            return f"_v = {v}; {acc} = _v if (_v < {acc} or _v != _v) else {acc}"
+        if ins.op.name in ("ReduceMax", "ReduceMin"):
+            cmp = ">" if ins.op.name == "ReduceMax" else "<"
+            # a select plus a separate NaN flag vectorises; "or v != v" in the select does not
+            line = f"_v = {v}; {acc} = _v if _v {cmp} {acc} else {acc}"
+            return line + (f"; {self.p}n{k} |= _v != _v" if self.tracks_nan(k) else "")
         return f"{acc} += {v}"
+
+    def tracks_nan(self, k: int) -> bool:
+        ins = self.g.instrs[k]
+        return ins.op.name in ("ReduceMax", "ReduceMin") and np.dtype(ins.dtype).kind == "f"
 
     def finish(self, k: int) -> str:
         ins = self.g.instrs[k]
         acc = f"{self.p}a{k}"
         if ins.op.name == "ReduceMean":
             return f"{ctor(ins.dtype)}({acc} / {self.dims[-1]})"
+        if self.tracks_nan(k):
+            return f"{self.ctx.const(np.nan, ins.dtype)} if {self.p}n{k} else {acc}"
         return acc
 
     def emit_cutbacks(self) -> None:

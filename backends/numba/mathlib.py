@@ -63,7 +63,7 @@ def _i32_as_f32(typingctx, x):
     return None
 
 
-@njit(fastmath=_FLAGS, inline="always", error_model="numpy")
+@njit(fastmath=_FLAGS, error_model="numpy")
 def fexp(x):
     """Cephes expf: n = round(x log2 e), Cody-Waite reduction, degree-7 polynomial."""
     c = min(max(x, _XMIN), _XMAX)
@@ -82,7 +82,7 @@ def fexp(x):
     return x if x != x else y
 
 
-@njit(fastmath=_FLAGS, inline="always", error_model="numpy")
+@njit(fastmath=_FLAGS, error_model="numpy")
 def ftanh(x):
     """tanh as Eigen's clamped 13/6 rational function."""
     c = min(max(x, -_TCLAMP), _TCLAMP)
@@ -101,7 +101,7 @@ def ftanh(x):
     return x if x != x else y
 
 
-@njit(fastmath=_FLAGS, inline="always", error_model="numpy")
+@njit(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""
     return _ONE / (_ONE + fexp(-x))

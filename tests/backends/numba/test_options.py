@@ -1,0 +1,74 @@
+"""Parallel and fast-math options: same results within documented bounds."""
+import numpy as np
+import pytest
+
+from netjit.backends.numba import NumbaBackend
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import Add, Exp, Placeholder, ReduceMax, ReduceSum, Sigmoid, Sub, Tanh
+from netjit.errors import InvalidArgumentError
+
+
+def _graph():
+    """softmax(tanh(x) + sigmoid(x)) along the last axis, and a row sum."""
+    g = Graph("opts")
+    x = g.add(Placeholder(np.float32, (None, None)), names=["x"])
+    g.inputs.append(x)
+    h = g.add(Add(), [(g.add(Tanh(), [(x, 0)]), 0), (g.add(Sigmoid(), [(x, 0)]), 0)])
+    e = g.add(Exp(), [(g.add(Sub(), [(h, 0), (g.add(ReduceMax(axes=(-1,)), [(h, 0)]), 0)]), 0)])
+    s = g.add(ReduceSum(axes=(-1,)), [(e, 0)])
+    g.outputs = [(e, 0), (s, 0)]
+    return g
+
+
+X = np.random.default_rng(3).uniform(-6, 6, (64, 1500)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def strict():
+    return NumbaBackend(fastmath=0, parallel=False).compile(_graph())([X])
+
+
+def test_parallel_matches_serial(strict):
+    par = NumbaBackend(fastmath=0, parallel_min_size=1).compile(_graph())([X])
+    np.testing.assert_allclose(par[0], strict[0], rtol=1e-6)
+    np.testing.assert_allclose(par[1], strict[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_fastmath_within_documented_bounds(strict, level):
+    fast = NumbaBackend(fastmath=level, parallel_min_size=1).compile(_graph())([X])
+    # elementwise: 3 approximations of <= 5e-7 each, through exp: ~1e-5 relative
+    np.testing.assert_allclose(fast[0], strict[0], rtol=2e-5, atol=1e-7)
+    # reassociated float32 sums of 1500 terms
+    np.testing.assert_allclose(fast[1], strict[1], rtol=5e-5)
+
+
+def test_strict_level_matches_numpy(strict):
+    h = np.tanh(X) + 1 / (1 + np.exp(-X))
+    e = np.exp(h - h.max(-1, keepdims=True))
+    np.testing.assert_allclose(strict[0], e, rtol=2e-6, atol=1e-7)
+
+
+def test_outputs_of_later_calls_do_not_overwrite_earlier_ones():
+    exe = NumbaBackend(parallel_min_size=1).compile(_graph())
+    first = exe([X])[0]
+    kept = first.copy()
+    for _ in range(3):
+        exe([X * 2])
+    np.testing.assert_array_equal(first, kept)
+
+
+def test_bad_fastmath_level():
+    with pytest.raises(InvalidArgumentError, match="fastmath"):
+        NumbaBackend(fastmath=5).compile(_graph())
+
+
+def test_dropped_outputs_are_reused_by_the_next_large_call():
+    exe = NumbaBackend(parallel_min_size=1).compile(_graph())
+    first = exe([X])[0]
+    address = first.ctypes.data
+    del first
+    again = exe([X])[0]
+    assert again.ctypes.data == address          # the pool handed the buffer back
+    held = exe([X])[0]
+    assert held.ctypes.data != again.ctypes.data  # ``again`` is still referenced

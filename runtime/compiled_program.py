@@ -20,14 +20,20 @@ class Program:
         self.net = net
         self.feeds = [str(f) for f in ([feeds] if isinstance(feeds, str) else feeds)]
         self.session = Session(net, SessionConfig(**options))
-        self._call = self.session.make_callable(fetches, self.feeds)
+        call = self.session.callable_for(fetches, self.feeds, by_name=self._by_name)
+        # The call itself is the (generated) callable: no extra Python frame per call.
+        self.__class__ = type("Program", (Program,), {"__call__": staticmethod(call), "__slots__": ()})
+        self._call = call
 
-    def __call__(self, *values, **named):
+    def __call__(self, *values, **named):  # replaced per instance in __init__
+        return self._call(*values, **named)
+
+    def _by_name(self, values: tuple, named: dict):
+        named = dict(named)
+        values = values + tuple(named.pop(f) for f in self.feeds[len(values):] if f in named)
         if named:
-            values = values + tuple(named.pop(f) for f in self.feeds[len(values):] if f in named)
-            if named:
-                from netjit.errors import NotFoundError
-                raise NotFoundError(f"unknown feeds {sorted(named)}; this program takes {self.feeds}")
+            from netjit.errors import NotFoundError
+            raise NotFoundError(f"unknown feeds {sorted(named)}; this program takes {self.feeds}")
         return self._call(*values)
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ dtype, a list, a closed session) takes the general path.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -41,12 +41,17 @@ def acceptor(checks) -> Callable:
     return _define(f"def accepts(values):\n    return ({body})\n", env, "accepts")
 
 
-def direct_callable(step, session, state, slow: Callable, rebuild: Callable, single: bool) -> Callable:
-    """``call(*values)`` running a direct (single-segment) step with everything inlined."""
+def direct_callable(step, session, state, slow: Callable, rebuild: Callable, single: bool,
+                    by_name: Optional[Callable] = None) -> Callable:
+    """``call(*values)`` running a direct (single-segment) step with everything inlined.
+
+    With ``by_name`` the function also takes keyword feeds: ``call(x=...)`` returns
+    ``by_name(values, named)``.
+    """
     n = len(step.checks)
     names = [f"v{i}" for i in range(n)]
     tests, env = feed_tests(step.checks, names)
-    env.update(session=session, exe=step.exe, state=state, slow=slow, rebuild=rebuild)
+    env.update(session=session, exe=step.exe, state=state, slow=slow, rebuild=rebuild, by_name=by_name)
     args = names if step.args is None else [names[i] for i in step.args]
     call = f"exe([{', '.join(args)}], state)"
     if step.pick is None:
@@ -55,7 +60,9 @@ def direct_callable(step, session, state, slow: Callable, rebuild: Callable, sin
         picked = ", ".join(f"out[{i}]" if i >= 0 else names[~i] for i in step.pick)
         lines = [f"out = {call}", f"return [{picked}][0]" if single else f"return rebuild([{picked}])"]
     cond = " and ".join(tests + ["not session._closed"])
-    src = ["def call(*values):", f"    if len(values) == {n}:"]
+    src = ["def call(*values, **named):", "    if named:", "        return by_name(values, named)"] \
+        if by_name is not None else ["def call(*values):"]
+    src.append(f"    if len(values) == {n}:")
     if n:
         src.append(f"        {', '.join(names)}{',' if n == 1 else ''} = values")
     src.append(f"        if {cond}:")

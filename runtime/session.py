@@ -157,6 +157,11 @@ class Session:
 
         Two callables of one signature share one compiled executable.
         """
+        return self.callable_for(fetches, feeds)
+
+    def callable_for(self, fetches: Any, feeds: Sequence = (), by_name=None):
+        """``make_callable``; with ``by_name(values, named)`` the callable also takes keywords
+        (``nj.Program`` uses it to accept feeds by name)."""
         self._check_open()
         sig = RunSignature(fetches, blob_names(feeds))
         rebuild, state, session = sig.rebuild, self._variables, self
@@ -165,11 +170,13 @@ class Session:
         def general(values):
             return rebuild(session._call_slow(sig, values))
 
-        def call(*values):
+        def call(*values, **named):
+            if named:
+                return by_name(values, named)
             return general(values)
         step = self._bind_declared(sig)
         if step is not None and step.direct and self._timeout is None:
-            call = direct_callable(step, self, state, general, rebuild, single)
+            call = direct_callable(step, self, state, general, rebuild, single, by_name)
         call.signature = sig
         return call
 

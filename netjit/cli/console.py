@@ -115,4 +115,5 @@ class DelayedProgress:
     def __exit__(self, *exc) -> None:
         if self._timer is not None:
             self._timer.cancel()
+            self._timer.join()  # a start() already under way finishes before stop()
             self._bar.stop()

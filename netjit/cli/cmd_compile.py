@@ -113,6 +113,8 @@ def run_compile(args, out: Out) -> int:
     seg_rows = [(n, d, k, f"{sec * 1e3:.2f}", getattr(e, "tier", ""), _cache(e)) for n, d, k, sec, e in segments]
     out.table(["segment", "device", "nodes", "compile ms", "tier", "cache"], seg_rows,
               title=f"backend {config.backend}", justify="llrrll")
+    if not any(r[5] for r in seg_rows):
+        notes.append(f"cache: backend {config.backend!r} does not report cache hits")
     for note in notes:
         out.line(f"note: {note}")
     if directory is not None:

@@ -9,6 +9,8 @@ imports numba only when a graph is compiled, so ``import netjit`` stays fast.
 """
 from __future__ import annotations
 
+import os
+
 from netjit.compiler.ir import Graph
 
 from .options import NumbaOptions
@@ -32,8 +34,8 @@ class NumbaBackend:
         from ..reference import ReferenceBackend
         from .tiered import TieredExecutable, compile_pool
         snapshot = graph.copy()
-        future = compile_pool().submit(compile_now, snapshot, opts)
-        return TieredExecutable(ReferenceBackend().compile(graph), future, graph.name)
+        start = lambda: compile_pool().submit(compile_now, snapshot, opts)  # noqa: E731
+        return TieredExecutable(ReferenceBackend().compile(graph), start, graph.name)
 
     def generate_source(self, graph: Graph, **options) -> str:
         """The generated module and wrapper source of ``graph`` (for dumps and tools)."""
@@ -56,7 +58,7 @@ def compile_now(graph: Graph, opts: NumbaOptions):
     from .executable import NumbaExecutable, dump_source, load_compiled
     gen = _generate(graph, opts)
     mod, key = load_compiled(gen, opts, graph.name)
-    if opts.dump_dir:
+    if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         dump_source(gen, key, opts)
     return NumbaExecutable(graph, gen, mod, key, opts)
 

@@ -24,13 +24,19 @@ def compile_pool() -> ThreadPoolExecutor:
 
 
 class TieredExecutable:
-    __slots__ = ("name", "input_names", "reference", "future", "compiled", "tier", "calls")
+    """``start()`` submits the numba compilation; it runs after the first call's
+    reference result is out, so compiling never delays the first answer."""
 
-    def __init__(self, reference, future: Future, name: str):
+    __slots__ = ("name", "input_names", "reference", "start", "future", "compiled", "tier", "calls",
+                 "lock")
+
+    def __init__(self, reference, start, name: str):
         self.name = name
         self.input_names = reference.input_names
         self.reference = reference
-        self.future = future
+        self.start = start
+        self.lock = threading.Lock()
+        self.future: Future = None
         self.compiled = None
         self.tier = "reference"
         #: calls run per tier, e.g. {"reference": 3, "numba": 10}
@@ -39,6 +45,12 @@ class TieredExecutable:
     def __call__(self, inputs, state=None):
         exe = self.compiled
         if exe is None:
+            if self.future is None:
+                out = self.reference(inputs, state)
+                self.tier = "reference"
+                self.calls["reference"] += 1
+                self._start()
+                return out
             if not self.future.done():
                 self.tier = "reference"
                 self.calls["reference"] += 1
@@ -48,8 +60,14 @@ class TieredExecutable:
         self.calls["numba"] += 1
         return exe(inputs, state)
 
+    def _start(self) -> None:
+        with self.lock:
+            if self.future is None:
+                self.future = self.start()
+
     def wait(self, timeout=None):
-        """Block until the numba tier is ready; returns the compiled executable."""
+        """Block until the numba tier is ready (starting it if no call has); returns it."""
+        self._start()
         self.compiled = self.future.result(timeout)
         return self.compiled
 

@@ -14,7 +14,7 @@ class SessionConfig:
     inter_op_threads: Optional[int] = None
     operation_timeout_s: Optional[float] = None
     allow_soft_placement: bool = False
-    backend: str = "reference"
+    backend: str = "numba"
     tiered: bool = True
     cache_dir: Optional[str] = None
     dump_dir: Optional[str] = None

@@ -139,12 +139,12 @@ class GroupEmitter:
             return np.asarray(a[2]).dtype
         return self.g.instrs[a[1]].dtype
 
-    def closure(self, roots) -> list:
-        """Full-level instructions needed for ``roots``, in program order."""
+    def closure(self, roots, stop=()) -> list:
+        """Full-level instructions needed for ``roots``, in program order (not past ``stop``)."""
         need, todo = set(), list(roots)
         while todo:
             k = todo.pop()
-            if k in need or self.g.instrs[k].level != "full":
+            if k in need or k in stop or self.g.instrs[k].level != "full":
                 continue
             need.add(k)
             todo += [a[1] for a in self.g.instrs[k].args if a[0] == "i"]
@@ -196,6 +196,7 @@ class GroupEmitter:
         g, w = self.g, self.w
         self.done = set()
         last = g.last_phase
+        self.stash = self.pick_stash(last)
         for p in range(last + 1):
             self.emit_row_instrs(p)
             reds = [k for k, i in enumerate(g.instrs) if i.reduce and g.phase_of(i.args[0]) == p]
@@ -230,13 +231,41 @@ class GroupEmitter:
             roots = [g.instrs[k].args[0][1] for k in reds if g.instrs[k].args[0][0] == "i"]
             roots += [o.instr for o in full_outs]
             saved = set(self.done)
-            for k in self.closure(roots):
+            stop = ()
+            if self.stash and full_outs:       # reuse the value stored by the previous pass
+                e, o = self.stash
+                stop = (e,)
+                self.done.add(e)
+                w.line(f"{self.p}t{e} = {self.names[o.value]}[{', '.join(self.ivars)}]")
+            for k in self.closure(roots, stop):
                 self.emit_instr(k)
+            if self.stash and p == self.g.last_phase - 1:
+                e, o = self.stash
+                w.line(f"{self.names[o.value]}[{', '.join(self.ivars)}] = {self.p}t{e}")
             self.done = saved
             for k in reds:
                 w.line(self.update(k))
             for o in full_outs:
                 w.line(f"{self.names[o.value]}[{', '.join(self.ivars)}] = {self.p}t{o.instr}")
+
+    def pick_stash(self, last: int):
+        """(instr, output): a costly value the last reduction pass computes and the
+        final pass needs again (softmax's exp). The reduction pass stores it in the
+        output row, the final pass reads it back instead of recomputing it."""
+        g = self.g
+        outs = [o for o in g.outputs if o.kind == "full"]
+        if g.rank == 0 or last == 0 or len(outs) != 1 or outs[0].alias is not None or self.lead(outs[0]):
+            return None
+        o = outs[0]
+        reds = [i.args[0][1] for i in g.instrs if i.reduce and g.phase_of(i.args[0]) == last - 1
+                and i.args[0][0] == "i"]
+        shared = set(self.closure(reds)) & set(self.closure([o.instr])) - {o.instr}
+        costly = {"Exp", "Tanh", "Sigmoid", "Log"}
+        for e in sorted(shared, reverse=True):
+            if g.instrs[e].dtype == g.instrs[o.instr].dtype and any(
+                    g.instrs[k].op.name in costly for k in self.closure([e])):
+                return e, o
+        return None
 
     def init(self, k: int) -> str:
         ins = self.g.instrs[k]

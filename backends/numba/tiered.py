@@ -8,18 +8,44 @@ is not hidden: the next call raises its CompilationError.
 """
 from __future__ import annotations
 
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 _POOL: list = []
 _POOL_LOCK = threading.Lock()
 
 
-def compile_pool() -> ThreadPoolExecutor:
-    """One background compiler thread per process (numba compiles under a lock anyway)."""
+class _Compiler:
+    """One daemon thread compiling queued segments (numba compiles under a lock anyway).
+
+    A daemon, unlike a ThreadPoolExecutor worker, never holds up interpreter
+    exit waiting for compilations nobody will use."""
+
+    def __init__(self):
+        self.jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._work, name="netjit-compile", daemon=True).start()
+
+    def submit(self, fn, *args) -> Future:
+        fut: Future = Future()
+        self.jobs.put((fut, fn, args))
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            fut, fn, args = self.jobs.get()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's next call
+                fut.set_exception(exc)
+
+
+def compile_pool() -> _Compiler:
     with _POOL_LOCK:
         if not _POOL:
-            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="netjit-compile"))
+            _POOL.append(_Compiler())
         return _POOL[0]
 
 

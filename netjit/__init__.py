@@ -2,27 +2,47 @@
 
 Build a net Caffe2 style (ops over named blobs) and run it TensorFlow style
 (feeds in, fetches out) or compile it once with ``nj.compile``.
+
+The TensorFlow-style core (``Net``, ``Session``, ``compile``) loads with the
+package. The Caffe2 orchestration (workspaces, steps, tasks, NetBuilder),
+saved nets and run metadata load on first use (PEP 562), so a program that
+never touches them does not pay for importing them.
 """
 __version__ = "0.1.0"
 
+import importlib
+
 from . import errors  # noqa: F401
 from .config import RunOptions, SessionConfig
-from netjit.compiler.device import device
+from netjit.compiler.device import Device, device
 from netjit.compiler.net import BlobReference, Net
-from netjit.compiler.net_io import load
 from netjit.runtime.compiled_program import Program, compile
 from netjit.runtime.session import Session
-from netjit.runtime.stats import RunMetadata
-from netjit.compiler.device import Device
-from netjit.compiler.steps import ExecutionStep, Plan, execution_step, to_execution_step
-from netjit.compiler.task import Cluster, Node, Task, TaskGroup, TaskOutput, WorkspaceType, final_output
-from netjit.compiler.net_builder import NetBuilder, ops
-from netjit.runtime.workspace import Workspace
-from netjit.runtime.local_session import CompiledRunnable, LocalSession
+
+#: Public names loaded on first access: name -> module that defines it.
+_LAZY = {
+    "load": "netjit.compiler.net_io",
+    "RunMetadata": "netjit.runtime.stats",
+    **dict.fromkeys(["ExecutionStep", "Plan", "execution_step", "to_execution_step"], "netjit.compiler.steps"),
+    **dict.fromkeys(["Cluster", "Node", "Task", "TaskGroup", "TaskOutput", "WorkspaceType", "final_output"],
+                    "netjit.compiler.task"),
+    **dict.fromkeys(["NetBuilder", "ops"], "netjit.compiler.net_builder"),
+    "Workspace": "netjit.runtime.workspace",
+    **dict.fromkeys(["CompiledRunnable", "LocalSession"], "netjit.runtime.local_session"),
+}
 
 __all__ = ["Net", "BlobReference", "device", "Session", "SessionConfig", "RunOptions",
-           "RunMetadata", "Device",
-           "Program", "compile", "errors", "load",
-           "Workspace", "ExecutionStep", "execution_step", "to_execution_step", "Plan", "Task",
-           "TaskGroup", "TaskOutput", "WorkspaceType", "Node", "Cluster", "LocalSession",
-           "CompiledRunnable", "final_output", "NetBuilder", "ops"]
+           "Device", "Program", "compile", "errors", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netjit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

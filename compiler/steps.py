@@ -234,5 +234,10 @@ class Plan:
     def Nets(self) -> list[Net]:
         return list(dict.fromkeys(n for s in self._steps for n in s.all_nets()))
 
+    def save(self, path) -> None:
+        """Write this plan and every net it runs to ``path`` (as ``Net.save``); ``nj.load`` reads it."""
+        from .net_io import save_plan
+        save_plan(self, path)
+
     def __repr__(self) -> str:
         return f"<Plan {self.name!r}: {len(self._steps)} steps>"

@@ -184,9 +184,9 @@ def counting_plan():
 
 
 def test_plan_round_trip_runs_the_same(tmp_path):
-    from netjit.compiler.net_io import load_net, save_plan
+    from netjit.compiler.net_io import load_net
     plan = counting_plan()
-    save_plan(plan, tmp_path / "p.json")
+    plan.save(tmp_path / "p.json")
     back = nj.load(tmp_path / "p.json")
     assert [s.name for s in back.Steps()] == ["init", "work"]
     loop = back.Steps()[1].Substeps()[0]

@@ -5,8 +5,11 @@ Fed blobs become input nodes and every op writing them is dropped (a fed
 blob's producer does not run). A blob that can only be computed from an unfed
 placeholder or a blob nothing produces is recorded in ``missing`` with the
 reason, instead of failing the whole lowering: only fetching it is an error.
-Stateful ops on one variable keep their program order through control edges,
-and host ops keep theirs among themselves.
+Stateful ops on one variable keep their program order through control edges:
+a write depends on the previous write and a read on the latest write, while a
+read before a write is only ordered ahead of it (an order-only edge), so
+fetching the write does not run the read. Host ops keep their order among
+themselves.
 """
 from __future__ import annotations
 
@@ -137,9 +140,13 @@ class _Lowerer:
             var.reads.append(n)
             self.vars_by_value[(n, 0)] = var
         elif var is not None:  # Assign / AssignAdd
-            for prev in var.reads + ([var.last_write] if var.last_write is not None else []):
-                if prev != n:
-                    self.g.add_control(prev, n)
+            # A read before the write only has to come first if it runs at all: fetching the
+            # Assign must not run it (after reset() it would read an uninitialised variable).
+            for read in var.reads:
+                if read != n:
+                    self.g.add_control(read, n, order_only=True)
+            if var.last_write is not None:
+                self.g.add_control(var.last_write, n)
             var.last_write, var.reads = n, []
         if op.host:
             if self.last_host is not None:

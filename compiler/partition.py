@@ -106,8 +106,8 @@ class _Cutter:
         part = self.parts[dev]
         part.add(g.op(n), inputs, names=g.names(n), device=dev, types=g.types(n), node_id=n)
         part.meta(n).update(g.meta(n))
-        for c in g.control_inputs(n):
-            part.add_control(self.control(c, dev), n)
+        for c, order_only in g.control_edges(n):
+            part.add_control(self.control(c, dev), n, order_only)
         if n in g.inputs:
             part.inputs.append(n)
         if n in g.targets:

@@ -1,15 +1,22 @@
-"""Pruning: keep only what the graph's outputs and targets need."""
+"""Pruning: keep only what the graph's outputs and targets need.
+
+A node is needed through data edges and dependency control edges. An
+order-only control edge ("if both run, the read comes first") makes nothing
+needed: fetching an Assign does not run an earlier read of its variable.
+Such an edge simply goes away with its pruned end.
+"""
 from __future__ import annotations
 
 import networkx as nx
 
 
 def needed_nodes(graph) -> set[int]:
-    """Nodes the outputs and targets depend on (through data and control edges)."""
+    """Nodes the outputs and targets depend on (data and dependency control edges)."""
     roots = {n for n, _ in graph.outputs} | set(graph.targets)
+    deps = graph.dependency_view()
     keep = set(roots)
     for r in roots:
-        keep |= nx.ancestors(graph.nx, r)
+        keep |= nx.ancestors(deps, r)
     return keep
 
 

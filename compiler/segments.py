@@ -201,9 +201,9 @@ def _build(part: Graph, dev: str, nodes: list, exported: set, name: str) -> Segm
                   types=part.types(n))
         g.meta(m).update(part.meta(n))
         node_map[n] = m
-        for c in part.control_inputs(n):
-            if c in members and c in node_map:
-                g.add_control(node_map[c], m)
+        for c, order_only in part.control_edges(n):
+            if c in members and c in node_map:  # across segments, ``after`` orders them
+                g.add_control(node_map[c], m, order_only)
         for i in range(len(part.types(n))):
             local[(n, i)] = (m, i)
             if (dev, (n, i)) in exported:

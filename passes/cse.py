@@ -5,7 +5,7 @@
 
 Two nodes merge when they have equal ops (ops are value objects, so equal
 attributes and equal constants compare equal), the same inputs (in any
-order for commutative binary ops), the same control inputs and the same
+order for commutative binary ops), the same control inputs (of the same kind) and the same
 device. Stateful and host ops, placeholders, targets and ops on different
 devices never merge.
 """
@@ -22,7 +22,7 @@ def cse_key(graph, n) -> tuple:
     ins = tuple(graph.inputs_of(n))
     if op.commutative and len(ins) == 2:
         ins = tuple(sorted(ins))
-    return (op, ins, tuple(graph.control_inputs(n)), graph.device(n))
+    return (op, ins, tuple(graph.control_edges(n)), graph.device(n))
 
 
 @register_pass("cse", phase=Phase.PRE_PLACEMENT, opt_level=1, after=["fold_constants"])

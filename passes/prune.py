@@ -2,9 +2,10 @@
 
     %a = Exp(%x); %b = Log(%x); return %a      ->      %a = Exp(%x); return %a
 
-Nodes reach the outputs or targets through data or control edges, so the
-stateful ops a target depends on stay. Placeholders stay: they are the
-signature the caller feeds.
+Nodes reach the outputs or targets through data or dependency control
+edges, so the stateful ops a target depends on stay; an order-only control
+edge (a variable read before a later Assign) does not keep its source.
+Placeholders stay: they are the signature the caller feeds.
 """
 from __future__ import annotations
 

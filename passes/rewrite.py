@@ -36,8 +36,12 @@ def add_const(graph, array, like: int, out: int = 0) -> int:
 
 
 def is_used(graph, n) -> bool:
-    """True if ``n`` has users (data or control) or is a graph output."""
-    return graph.nx.out_degree(n) > 0 or any(v[0] == n for v in graph.outputs)
+    """True if ``n`` has users (data or dependency control) or is a graph output.
+
+    An order-only successor does not need ``n``: it only runs after it if both run.
+    """
+    return (any(not d.get("order_only") for _, _, d in graph.nx.out_edges(n, data=True))
+            or any(v[0] == n for v in graph.outputs))
 
 
 def sweep(graph, candidates: Iterable[int]) -> int:
@@ -64,9 +68,11 @@ def replace_node(graph, old: int, new: int) -> None:
     """
     for k in range(len(graph.types(old))):
         graph.replace_all_uses((old, k), (new, k))
+    order_only = {w: d.get("order_only", False) for _, w, d in graph.nx.out_edges(old, data=True)
+                  if d["control"]}
     for w in list(graph.nx.successors(old)):
         if w != new:
-            graph.add_control(new, w)
+            graph.add_control(new, w, order_only.get(w, False))
     graph.nx.remove_edges_from([(old, w, k) for _, w, k, d in graph.nx.out_edges(old, keys=True, data=True)
                                 if d["control"]])
     graph.remove(old)

@@ -3,7 +3,7 @@
 Nodes show the op, its non-default attributes and its output types; a fused
 node shows its sub-expression. Edges carry port labels only where they are
 ambiguous (several outputs or several uses between the same two nodes);
-control edges are dashed. Nodes are coloured by device from a fixed palette
+control edges are dashed (dotted when order-only). Nodes are coloured by device from a fixed palette
 (devices in sorted order), and with ``clusters=True`` each device is a
 cluster. Every id and label is quoted, so any name makes valid DOT.
 """
@@ -57,8 +57,9 @@ def _edge_lines(graph, n) -> list[str]:
         ambiguous = len(graph.types(u)) > 1 or pair_count[u] > 1
         label = f" [label={_q(f'{out}->{port}')}]" if ambiguous else ""
         lines.append(f"  {_q(u)} -> {_q(n)}{label};")
-    for u in graph.control_inputs(n):
-        lines.append(f"  {_q(u)} -> {_q(n)} [style=dashed, arrowhead=odot];")
+    for u, order_only in graph.control_edges(n):
+        style = "dotted" if order_only else "dashed"
+        lines.append(f"  {_q(u)} -> {_q(n)} [style={style}, arrowhead=odot];")
     return lines
 
 

@@ -3,7 +3,10 @@
 A node is one operation (its op, the blob name of each output, its device and
 one TensorType per output). A data edge is one use of one output, with
 ``src_out`` and ``dst_in``; an edge with ``control=True`` only orders two
-nodes. A value is ``(node_id, output_index)``. Passes use the accessors here,
+nodes. A control edge is either a dependency (``after`` needs ``before``: pruning
+keeps ``before`` when ``after`` is needed) or, with ``order_only=True``, an
+ordering constraint only ("if both run, ``before`` runs first"): pruning does not
+follow it, scheduling honours it while both ends exist. A value is ``(node_id, output_index)``. Passes use the accessors here,
 never raw attribute strings, and see nodes in a stable topological order.
 """
 from __future__ import annotations
@@ -57,10 +60,20 @@ class Graph:
             self.nx.add_edge(src, n, src_out=out, dst_in=i, control=False)
         return n
 
-    def add_control(self, before: int, after: int) -> None:
-        """Order ``before`` ahead of ``after`` without a data dependency."""
-        if not any(d.get("control") for d in self.nx.get_edge_data(before, after, default={}).values()):
-            self.nx.add_edge(before, after, src_out=None, dst_in=None, control=True)
+    def add_control(self, before: int, after: int, order_only: bool = False) -> None:
+        """Order ``before`` ahead of ``after`` without a data dependency.
+
+        With ``order_only`` the edge only orders the two nodes when both run:
+        ``after`` does not need ``before``. Two nodes have at most one control
+        edge; a dependency absorbs an order-only edge between the same nodes.
+        """
+        for d in self.nx.get_edge_data(before, after, default={}).values():
+            if d["control"]:
+                if not order_only:
+                    d["order_only"] = False
+                return
+        self.nx.add_edge(before, after, src_out=None, dst_in=None, control=True,
+                         order_only=bool(order_only))
 
     # -- reading ----------------------------------------------------------
     def op(self, n: int) -> Op:
@@ -97,7 +110,25 @@ class Graph:
         return [v for _, v in sorted(edges)]
 
     def control_inputs(self, n: int) -> list[int]:
+        """Nodes ``n`` is ordered after by a control edge (dependency or order-only)."""
         return sorted({u for u, _, d in self.nx.in_edges(n, data=True) if d["control"]})
+
+    def control_edges(self, n: int) -> list[tuple[int, bool]]:
+        """``(node, order_only)`` for every control edge into ``n``, by node id."""
+        return sorted((u, bool(d.get("order_only"))) for u, _, d in self.nx.in_edges(n, data=True)
+                      if d["control"])
+
+    def order_only_inputs(self, n: int) -> list[int]:
+        """Nodes ``n`` runs after only if they run too (order-only control edges)."""
+        return [u for u, order_only in self.control_edges(n) if order_only]
+
+    def dependency_view(self) -> nx.MultiDiGraph:
+        """``graph.nx`` without its order-only edges: what each node needs in order to run.
+
+        A read-only view; ``nx.ancestors(graph.dependency_view(), n)`` is what
+        ``n`` needs, while ``graph.nx`` (with every edge) fixes the run order.
+        """
+        return nx.subgraph_view(self.nx, filter_edge=lambda u, w, k: not self.nx.edges[u, w, k].get("order_only"))
 
     def users(self, v: Value) -> list[tuple[int, int]]:
         """(consumer node, input port) for every use of ``v``, in stable order."""
@@ -212,7 +243,7 @@ class Graph:
         pos = {n: i for i, n in enumerate(order)}
         nodes = tuple((self.op(n), self.names(n), self.device(n), self.types(n),
                        tuple((pos[u], o) for u, o in self.inputs_of(n)),
-                       tuple(pos[u] for u in self.control_inputs(n))) for n in order)
+                       tuple(sorted((pos[u], oo) for u, oo in self.control_edges(n)))) for n in order)
         return (self.name, nodes, tuple(pos[n] for n in self.inputs),
                 tuple((pos[n], o) for n, o in self.outputs), tuple(pos[n] for n in self.targets))
 

@@ -316,7 +316,8 @@ class _GraphParser:
         op, inputs = self.call(c)
         control = []
         while c.eat("^"):
-            control.append(self.ref(c, data=False)[0])
+            order_only = c.eat("?")
+            control.append((self.ref(c, data=False)[0], order_only))
         device = self._device(c)
         reason = self._comment(c)
         types = [t for _, _, t in outs if t is not None]
@@ -324,8 +325,8 @@ class _GraphParser:
         n = self.graph.add(op, inputs, names=names, device=device, types=types)
         for i, (label, _, _) in enumerate(outs):
             self.values[label] = (n, i)
-        for u in control:
-            self.graph.add_control(u, n)
+        for u, order_only in control:
+            self.graph.add_control(u, n, order_only)
         if reason is not None:
             self.graph.meta(n)["placement"] = reason
 
@@ -340,7 +341,7 @@ class _GraphParser:
     def _comment(self, c: _Cursor) -> Optional[str]:
         if c.at_end():
             return None
-        c.expect("#", "'^%ctrl', '@device', '# comment' or end of line")
+        c.expect("#", "'^%ctrl', '^?%ctrl', '@device', '# comment' or end of line")
         c.skip_ws()
         text = c.text[c.pos:]
         if text.startswith('"'):

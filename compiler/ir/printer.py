@@ -66,9 +66,9 @@ def format_node(graph, n, labels=None) -> str:
     args = [f"%{labels[v]}" for v in graph.inputs_of(n)]
     args += [f"{k}={format_attr(v)}" for k, v in op.non_default_attrs().items()]
     line = f"{lhs} = {op.name}({', '.join(args)})"
-    ctrl = graph.control_inputs(n)
-    if ctrl:
-        line += " " + " ".join(f"^%{labels[(c, 0)]}" for c in ctrl)
+    ctrl = graph.control_edges(n)
+    if ctrl:  # ^%v: a dependency; ^?%v: ordered after %v only if %v runs too
+        line += " " + " ".join(f"^{'?' if order_only else ''}%{labels[(c, 0)]}" for c, order_only in ctrl)
     if graph.device(n) is not None:
         line += f" @{_quote_device(graph.device(n))}"
     reason = graph.meta(n).get("placement")

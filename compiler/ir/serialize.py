@@ -1,7 +1,8 @@
 """The IR as JSON (for tools), with large constants in a side ``.npz``.
 
 The format is versioned (``"format": "netjit-ir", "version": 1``) and
-round-trips exactly: node ids, names, devices, meta, control edges, types
+round-trips exactly: node ids, names, devices, meta, control edges (and
+which of them are order-only), types
 with unknown dims and every attribute value, constants bit for bit. Values
 that JSON has no word for are one-key objects (see ``_TAGS``); docs/ir.md
 sketches the schema. Nothing is pickled and nothing is ``eval``-ed: arrays
@@ -102,6 +103,7 @@ def _encode_node(enc: _Encoder, graph: Graph, n: int) -> dict:
             "device": graph.device(n), "types": [encode_type(t) for t in graph.types(n)],
             "inputs": [list(v) for v in graph.inputs_of(n)],
             "control": graph.control_inputs(n),
+            **({"order_only": oo} if (oo := graph.order_only_inputs(n)) else {}),
             "meta": {k: enc.value(v) for k, v in meta.items()}}
 
 
@@ -293,8 +295,14 @@ def _decode_node(dec: _Decoder, graph: Graph, obj, where: str) -> None:
         graph.add(op, inputs, names=names, device=device, types=types, node_id=n)
     except InvalidArgumentError as exc:
         raise _Bad(f"{where}.id", str(exc)) from None
-    for i, u in enumerate(_field(obj, "control", where, list)):
-        graph.add_control(_node_ref(graph, u, f"{where}.control[{i}]"), n)
+    control = _field(obj, "control", where, list)
+    order_only = _field(obj, "order_only", where, list) if "order_only" in obj else []
+    for i, u in enumerate(order_only):
+        if _node_ref(graph, u, f"{where}.order_only[{i}]") not in control:
+            raise _Bad(f"{where}.order_only[{i}]", f"expected one of the control ids {control}, "
+                                                   f"got {json.dumps(u)}")
+    for i, u in enumerate(control):
+        graph.add_control(_node_ref(graph, u, f"{where}.control[{i}]"), n, order_only=u in order_only)
     meta = _field(obj, "meta", where, dict)
     graph.meta(n).update({k: dec.value(v, f"{where}.meta.{k}") for k, v in meta.items()})
 

@@ -36,12 +36,28 @@ def _describe(graph, n) -> str:
     return f"node {n} ({graph.op(n).name}{' ' + repr(names[0]) if names else ''})"
 
 
+def _check_control_edges(graph, n) -> None:
+    """At most one control edge per pair of nodes; only control edges are order-only."""
+    seen = set()
+    for u, _, d in graph.nx.in_edges(n, data=True):
+        if not d["control"]:
+            if d.get("order_only"):
+                raise InvalidArgumentError(f"{_describe(graph, n)}: the data edge from node {u} "
+                                           "is marked order-only (only control edges can be)")
+            continue
+        if u in seen:
+            raise InvalidArgumentError(f"{_describe(graph, n)}: more than one control edge from node {u}")
+        seen.add(u)
+
+
 def verify(graph) -> None:
     """Raise InvalidArgumentError unless ``graph`` is well formed.
 
     Checks: acyclic; every input port filled exactly once; attributes valid
     for the op (re-running its constructor checks); recorded types equal to
-    inference; control edges between existing nodes; outputs exist.
+    inference; control edges between existing nodes, at most one per pair,
+    ``order_only`` only on control edges (order-only edges count for
+    acyclicity: they order the nodes); outputs exist.
     """
     g = graph.nx
     if not nx.is_directed_acyclic_graph(g):
@@ -62,6 +78,7 @@ def verify(graph) -> None:
             dataclasses.replace(op)  # re-runs the attribute checks
         except (InferError, TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"{_describe(graph, n)}: bad op: {exc}") from None
+        _check_control_edges(graph, n)
         for u, _, d in g.in_edges(n, data=True):
             if not d["control"] and not 0 <= d["src_out"] < len(g.nodes[u]["types"]):
                 raise InvalidArgumentError(f"{_describe(graph, n)}: reads output {d['src_out']} "

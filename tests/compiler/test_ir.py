@@ -7,6 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from netjit.backends.reference import evaluate
 from netjit.compiler import ops as O
@@ -190,10 +191,102 @@ def test_large_constants_print_abbreviated_and_need_the_constants_table():
     ("graph g(%q) {\n}", r"line 1: graph input %q is never defined"),
     ("graph g {\n  %x:f32[2] = Softmax(axis=1.5)\n}", r"line 2: bad attributes for Softmax: attribute axis=1.5 is not int"),
     ("graph g {\n}\n%x:f32[] = Neg()", r"line 3: expected nothing after the closing '\}'"),
+    ("graph g {\n  %x:f32[] = Const(value=f32[]1.0)\n  %y:f32[] = Neg(%x) ^?x\n}", r"line 3: expected a value such as %x"),
+    ("graph g {\n  %y:f32[] = Const(value=f32[]1.0) ^?%q\n}", r"line 2: value %q is not defined"),
 ])
 def test_parse_errors_name_the_line_and_what_was_expected(text, message):
     with pytest.raises(InvalidArgumentError, match=message):
         parse_graph(text)
+
+
+# -- order-only control edges -------------------------------------------------
+def state_graph() -> Graph:
+    """A read of v, then an Assign (ordered after the read only if it runs), then a read after it."""
+    g = Graph("state")
+    t = TensorType(F32, (2,))
+    read = g.add(O.Variable("v", ConstValue(np.ones(2, np.float32))), names=["v"])
+    c = g.add(O.Const(ConstValue(np.full(2, 5.0, np.float32))), names=["c"])
+    upd = g.add(O.Assign("v", t), [(c, 0)], names=["v_set"])
+    g.add_control(read, upd, order_only=True)
+    again = g.add(O.Variable("v", ConstValue(np.ones(2, np.float32))), names=["v"])
+    g.add_control(upd, again)
+    g.outputs = [(read, 0), (upd, 0), (again, 0)]
+    return g
+
+
+STATE_TEXT = """\
+graph state {
+  %v:f32[2] = Variable(var_name="v", initial=f32[2][1.0, 1.0])
+  %c:f32[2] = Const(value=f32[2][5.0, 5.0])
+  %v_set:f32[2] = Assign(%c, var_name="v", var_type=f32[2]) ^?%v
+  %v~2:f32[2] = Variable(var_name="v", initial=f32[2][1.0, 1.0]) ^%v_set
+  return %v, %v_set, %v~2
+}"""
+
+
+def test_order_only_edges_print_parse_and_compare():
+    g = state_graph()
+    g.verify()
+    assert str(g) == STATE_TEXT
+    back = parse_graph(STATE_TEXT)
+    assert back == g and str(back) == STATE_TEXT
+    assert back.control_edges(2) == [(0, True)] and back.order_only_inputs(3) == []
+    assert parse_graph(STATE_TEXT.replace("^?%v", "^%v")) != g        # a dependency is another graph
+    assert parse_graph(STATE_TEXT.replace("^%v_set", "^?%v_set")) != g
+    assert parse_graph(STATE_TEXT.replace(" ^?%v\n", "\n")) != g
+
+
+def test_add_control_keeps_one_edge_and_a_dependency_absorbs_an_order_only_edge():
+    g = state_graph()
+    g.add_control(0, 2, order_only=True)          # already there
+    assert g.control_edges(2) == [(0, True)]
+    g.add_control(0, 2)                            # now a dependency
+    assert g.control_edges(2) == [(0, False)]
+    g.add_control(0, 2, order_only=True)          # a dependency stays a dependency
+    assert g.control_edges(2) == [(0, False)] and g.nx.number_of_edges(0, 2) == 1
+    g.verify()
+
+
+def test_dependency_view_drops_only_order_only_edges():
+    g = state_graph()
+    deps = g.dependency_view()
+    assert (0, 2) not in deps.edges() and (2, 3) in deps.edges() and (1, 2) in deps.edges()
+    assert set(g.nx.edges()) - set(deps.edges()) == {(0, 2)}
+
+
+def test_verify_rejects_malformed_control_edges():
+    g = state_graph()
+    g.nx.add_edge(0, 2, src_out=None, dst_in=None, control=True, order_only=False)
+    with pytest.raises(InvalidArgumentError, match=r"node 2 \(Assign 'v_set'\): more than one control edge from node 0"):
+        g.verify()
+    g = state_graph()
+    for _, _, d in g.nx.in_edges(2, data=True):
+        if not d["control"]:
+            d["order_only"] = True
+    with pytest.raises(InvalidArgumentError, match=r"node 2 .*data edge from node 1 is marked order-only"):
+        g.verify()
+    g = state_graph()
+    g.add_control(3, 0, order_only=True)          # order-only edges order: a loop is a cycle
+    with pytest.raises(InvalidArgumentError, match="has a cycle"):
+        g.verify()
+
+
+def test_order_only_edges_round_trip_through_json_and_show_dotted_in_dot():
+    g = state_graph()
+    text = graph_to_json(g)
+    nodes = json.loads(text)["nodes"]
+    assert nodes[2]["control"] == [0] and nodes[2]["order_only"] == [0]
+    assert nodes[3]["control"] == [2] and "order_only" not in nodes[3]   # absent when empty
+    back = graph_from_json(text)
+    assert_identical(g, back) and graph_to_json(back) == text
+    doc = json.loads(text)
+    doc["nodes"][2]["order_only"] = [1]
+    with pytest.raises(InvalidArgumentError, match=r"nodes\[2\]\.order_only\[0\]: expected one of the control ids \[0\]"):
+        graph_from_json(json.dumps(doc))
+    dot = to_dot(g)
+    check_dot_syntax(dot)
+    assert '"0" -> "2" [style=dotted, arrowhead=odot];' in dot
+    assert '"2" -> "3" [style=dashed, arrowhead=odot];' in dot
 
 
 # -- JSON -------------------------------------------------------------------
@@ -224,7 +317,7 @@ def assert_identical(g: Graph, h: Graph) -> None:
     for n in g.nx:
         assert same_value(g.op(n), h.op(n)), n
         assert (g.names(n), g.device(n), g.types(n)) == (h.names(n), h.device(n), h.types(n))
-        assert (g.inputs_of(n), g.control_inputs(n)) == (h.inputs_of(n), h.control_inputs(n))
+        assert (g.inputs_of(n), g.control_edges(n)) == (h.inputs_of(n), h.control_edges(n))
         assert same_value(g.meta(n), h.meta(n)), n
 
 
@@ -240,6 +333,7 @@ def exotic_graph() -> Graph:
     t = TensorType(np.float32, (3,))
     upd = g.add(O.AssignAdd("v", t, "c", initial=ConstValue(np.ones(3, np.float32))), [(nodes[0], 0)])
     g.add_control(v, upd)
+    g.add_control(nodes[1], upd, order_only=True)
     r = g.add(O.ReduceMean(axes=(np.int64(-1),), keepdims=False), [(nodes[2], 0)], device="cpu:3")
     g.remove(nodes[4])  # leaves a hole in the ids
     g.meta(r).update({"placement": "pinned", "note": (1, 2.5, None, [True]), "nan": float("nan"),
@@ -350,7 +444,8 @@ def check_dot_syntax(text: str) -> list[str]:
             assert min(depth.values()) >= 0
         elif tok[0].isalpha():
             assert tok in {"digraph", "subgraph", "node", "rankdir", "TB", "label", "fillcolor", "shape",
-                           "style", "fontname", "arrowhead", "box", "plaintext", "solid", "dashed", "odot"}, tok
+                           "style", "fontname", "arrowhead", "box", "plaintext", "solid", "dashed", "dotted",
+                           "odot"}, tok
     assert depth == {"{": 0, "[": 0} and tokens[-1] == "}"
     return tokens
 
@@ -397,3 +492,18 @@ def test_random_graphs_verify_and_round_trip_through_text_and_json(graph_and_fee
     check_dot_syntax(to_dot(g))
     for got, want in zip(evaluate(back, feeds), evaluate(g, feeds)):
         np.testing.assert_array_equal(got, want)
+
+
+@given(random_graph(devices=("cpu:0", "cpu:1")), st.data())
+def test_random_graphs_with_both_kinds_of_control_edges_round_trip(graph_and_feeds, data):
+    g, _ = graph_and_feeds
+    order = g.nodes()
+    for _ in range(data.draw(st.integers(1, 4)) if len(order) > 1 else 0):
+        i, j = sorted(data.draw(st.lists(st.integers(0, len(order) - 1), min_size=2, max_size=2, unique=True)))
+        g.add_control(order[i], order[j], order_only=data.draw(st.booleans()))
+    g.verify()
+    text = str(g)
+    back = parse_graph(text, constants_of(g))
+    assert back == g and str(back) == text
+    assert_identical(g, graph_from_json(graph_to_json(g)))
+    check_dot_syntax(to_dot(g))

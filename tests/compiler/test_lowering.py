@@ -7,6 +7,7 @@ from netjit.backends.base import DictStateStore
 from netjit.backends.reference import evaluate
 from netjit.compiler import ops as O
 from netjit.compiler.lowering import lower
+from netjit.compiler.prune import prune
 from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
 
@@ -145,9 +146,10 @@ def test_variable_reads_and_updates_are_ordered_by_control_edges():
     g = low.graph
     read1, upd1, read2, upd2 = (low.blobs[b][0] for b in ("v", "a1", "v", "a2"))
     read1 = g.find("v")[0][0]
-    assert g.control_inputs(upd1) == [read1]
-    assert g.control_inputs(read2) == [upd1]
-    assert sorted(g.control_inputs(upd2)) == sorted([read2, upd1])
+    # read -> write: order only; write -> read and write -> write: dependencies
+    assert g.control_edges(upd1) == [(read1, True)]
+    assert g.control_edges(read2) == [(upd1, False)]
+    assert g.control_edges(upd2) == sorted([(read2, True), (upd1, False)])
     assert isinstance(g.op(upd1), O.AssignAdd) and g.op(upd1).var_name == "v"
     state = DictStateStore()
     outs = run(low, [before, a1, v2, a2], state=state)
@@ -157,6 +159,44 @@ def test_variable_reads_and_updates_are_ordered_by_control_edges():
     np.testing.assert_array_equal(outs[3], [0, 0])
     np.testing.assert_array_equal(state.values[("", "v")], [0, 0])
     assert after in low.blobs
+
+
+def _pruned_to(low, fetches):
+    g = low.graph.copy()
+    g.outputs = [low.blobs[f] for f in fetches]
+    prune(g)
+    g.verify()
+    return g
+
+
+def test_pruning_does_not_follow_a_read_to_a_later_write():
+    # the Variable node is only the Assign's handle: fetching the Assign must not read it
+    net = nj.Net("handle")
+    v = net.Variable(np.float32([1, 2]), "v")
+    net.Assign([v, net.Const(np.float32([5, 5]))], "v_set")
+    low = lower(net.ops, net.name)
+    g = _pruned_to(low, ["v_set"])
+    assert _names_of(g, g.nodes()) == ["Const", "Assign"] and "^" not in str(g)
+    both = _pruned_to(low, [v, "v_set"])        # both run: the read still comes first
+    read, upd = both.find("v")[0][0], both.find("v_set")[0][0]
+    assert both.control_edges(upd) == [(read, True)] and "^?%v" in str(both)
+    state = DictStateStore()
+    outs = evaluate(both, [], state)
+    np.testing.assert_array_equal(outs[0], [1, 2])
+    np.testing.assert_array_equal(outs[1], [5, 5])
+    net.Variable(np.float32([1, 2]), "v")       # a read after the write needs the write
+    later = _pruned_to(lower(net.ops, net.name), ["v"])
+    assert _names_of(later, later.nodes()) == ["Const", "Assign", "Variable"]
+
+
+def test_a_write_chain_keeps_earlier_writes_but_not_earlier_reads():
+    net = nj.Net("chain")
+    v = net.Variable(np.float32([1]), "v")
+    net.AssignAdd([v, net.Const(np.float32([1]))], "a1")
+    net.Neg(net.Variable(np.float32([1]), "v"), "mid")
+    net.Assign([v, net.Const(np.float32([7]))], "a2")
+    g = _pruned_to(lower(net.ops, net.name), ["a2"])
+    assert _names_of(g, g.nodes()) == ["Const", "AssignAdd", "Const", "Assign"]
 
 
 def test_assign_to_something_that_is_not_a_variable_is_an_error():

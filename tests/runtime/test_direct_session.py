@@ -166,6 +166,68 @@ def test_reset_clears_variables_all_or_by_container():
             s.run(b)
 
 
+def assign_net(container: str = "") -> nj.Net:
+    """b = Variable([1, 1]); b_set = Assign(b, [5, 5]): the read is only the Assign's handle."""
+    net = nj.Net("assign")
+    b = net.Variable(np.ones(2, np.float32), "b", container=container)
+    net.Assign([b, net.Const(np.full(2, 5.0, np.float32))], "b_set")
+    return net
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_assign_after_reset_reinitialises_the_variable(backend):
+    # TensorFlow: after Session.reset() running the initialiser (an Assign) makes the variable usable again
+    with session(assign_net(), backend=backend) as s:
+        np.testing.assert_array_equal(s.run("b_set"), [5, 5])
+        s.reset()
+        np.testing.assert_array_equal(s.run("b_set"), [5, 5])   # does not read the cleared b
+        np.testing.assert_array_equal(s.run("b"), [5, 5])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_assign_after_reset_of_its_container(backend):
+    with session(assign_net("c1"), backend=backend) as s:
+        np.testing.assert_array_equal(s.run("b"), [1, 1])
+        s.reset(["c2"])                                          # another container: b keeps its value
+        np.testing.assert_array_equal(s.run("b"), [1, 1])
+        s.reset(["c1"])
+        with pytest.raises(FailedPreconditionError, match="uninitialized value 'b' in container 'c1'"):
+            s.run("b")
+        np.testing.assert_array_equal(s.run("b_set"), [5, 5])
+        np.testing.assert_array_equal(s.run("b"), [5, 5])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fetching_a_read_and_a_later_assign_keeps_program_order(backend):
+    # the read comes first when both run: it sees the old value, the Assign returns the new one
+    with session(assign_net(), backend=backend) as s:
+        old, new = s.run(["b", "b_set"])
+        np.testing.assert_array_equal(old, [1, 1])
+        np.testing.assert_array_equal(new, [5, 5])
+        np.testing.assert_array_equal(s.run(["b_set", "b"])[1], [5, 5])   # now b holds 5
+        s.reset()
+        with pytest.raises(FailedPreconditionError, match="uninitialized value 'b'"):
+            s.run(["b", "b_set"])    # the read runs first, on a cleared variable
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_read_sent_to_another_device_stays_ordered_before_the_assign(backend):
+    net = nj.Net("assign2")
+    with nj.device("cpu:0"):
+        b = net.Variable(np.ones(2, np.float32), "b")
+    with nj.device("cpu:1"):
+        net.Mul([b, b], "sq")
+    with nj.device("cpu:0"):
+        net.Assign([b, net.Const(np.full(2, 3.0, np.float32))], "b_set")
+    with session(net, backend=backend) as s:
+        sq, new = s.run(["sq", "b_set"])
+        np.testing.assert_array_equal(sq, [1, 1])
+        np.testing.assert_array_equal(new, [3, 3])
+        s.reset()
+        np.testing.assert_array_equal(s.run("b_set"), [3, 3])
+        np.testing.assert_array_equal(s.run("sq"), [9, 9])
+
+
 def test_run_without_graph_and_lookup_errors():
     with nj.Session() as s, pytest.raises(InvalidArgumentError, match="not created with a graph"):
         s.run("x")

@@ -210,3 +210,19 @@ def test_a_closed_session_fails_every_call():
             call()
     with nj.Session(net) as fresh:  # the net itself is unharmed
         np.testing.assert_allclose(fresh.run(z, {x: X}), Z)
+
+
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+def test_a_workspace_net_reads_then_assigns_then_reads_in_program_order(backend):
+    # Caffe2 style: the whole net runs; the read before the Assign sees the old value
+    net = nj.Net("ws_assign")
+    v = net.Variable(F32([1, 1]), "v")
+    net.Copy(v, "old")
+    net.Assign([v, net.Add([v, net.Const(F32([1, 1]))])], "v_set")
+    net.Copy(net.Variable(F32([1, 1]), "v"), "new")
+    ws = nj.Workspace(config=nj.SessionConfig(backend=backend))
+    for k in (1, 2):
+        ws.run(net)
+        np.testing.assert_array_equal(ws.fetch_blob("old"), [k, k])
+        np.testing.assert_array_equal(ws.fetch_blob("v_set"), [k + 1, k + 1])
+        np.testing.assert_array_equal(ws.fetch_blob("new"), [k + 1, k + 1])

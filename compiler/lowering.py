@@ -103,7 +103,12 @@ class _Lowerer:
                 self.vars_by_value[(n, i)] = var
 
     def _refine_fed_placeholder(self, d: OpDef) -> None:
-        """A fed placeholder's input node takes the declared shape when it fits the feed."""
+        """A fed placeholder's input node takes the declared shape when it fits the feed.
+
+        Declared without a shape, it takes the fed value's rank (dims dynamic):
+        the code compiled for the signature is rank-specialised, and a feed of
+        another rank is another signature.
+        """
         blob = d.outputs[0]
         n = self.env[blob][0]
         declared, fed = d.op.type, self.g.type((n, 0))
@@ -115,8 +120,9 @@ class _Lowerer:
             raise InvalidArgumentError(
                 f"Cannot feed value of rank {len(fed.shape)} for placeholder {blob!r} in net "
                 f"{self.g.name!r}, which has shape {declared}")
-        self.g.nx.nodes[n]["types"] = (declared,)
-        self.g.nx.nodes[n]["op"] = d.op
+        refined = declared if declared.shape is not None else TensorType(declared.dtype, feed_type(fed).shape)
+        self.g.nx.nodes[n]["types"] = (refined,)
+        self.g.nx.nodes[n]["op"] = d.op if refined == declared else O.Placeholder(refined.dtype, refined.shape)
 
     def _poison(self, d: OpDef, reason: str) -> None:
         for b in d.outputs:

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any, Optional, Sequence
 
+from netjit.compiler.lowering import feed_type
 from netjit.compiler.placement import Placer, local_devices
 from netjit.config import RunOptions, SessionConfig
 from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgumentError
@@ -25,8 +26,7 @@ from .executor_cache import ExecutorCache
 from .fast_callable import direct_callable
 from .partial_run import (PartialRun, PartialRunHandle, PartialRuns, feed_types_before_feeding,
                           partial_run)
-from .program import (as_feed_value, compile_entry, declared_placeholders, example_value,
-                      signature_types)
+from .program import as_feed_value, compile_entry, declared_placeholders, signature_types
 from .rendezvous import Rendezvous
 from .signature import RunSignature, blob_names, freeze, program_ops
 from .step import CompiledStep, deadline_of
@@ -185,8 +185,8 @@ class Session:
         types = [self._placeholders.get(f) for f in sig.feed_names]
         if not self._ops or any(t is None or t.shape is None for t in types):
             return None
-        examples = [example_value(t) for t in types]
-        sig.step, _ = self._step(sig.feed_names, examples, sig.fetch_names, sig.target_names)
+        sig.step, _ = self._step(sig.feed_names, [feed_type(t) for t in types], sig.fetch_names,
+                                 sig.target_names)
         return sig.step
 
     def _call_slow(self, sig: RunSignature, values) -> list:
@@ -225,7 +225,9 @@ class Session:
             raise InvalidArgumentError(f"expected {len(sig.feed_names)} feed values {sig.feed_names}, "
                                        f"got {len(values)}")
         arrays = [as_feed_value(n, v, self._placeholders) for n, v in zip(sig.feed_names, values)]
-        step, built = self._step(sig.feed_names, arrays, sig.fetch_names, sig.target_names)
+        types = signature_types(sig.feed_names, arrays)
+        step, built = self._step(sig.feed_names, [types[n] for n in sig.feed_names], sig.fetch_names,
+                                 sig.target_names)
         step.check(arrays)
         sig.step = step
         return arrays, step, built
@@ -243,8 +245,10 @@ class Session:
                               built.compiled.trace if built is not None else None)
         return outs
 
-    def _step(self, feed_names, values, fetch_names, target_names, partial: bool = False):
-        types_key = tuple((v.dtype, v.ndim) for v in values)
+    def _step(self, feed_names, feed_types, fetch_names, target_names, partial: bool = False):
+        """The step for these feed types (dtype and rank; rank None when a feed's rank is
+        unknown until it is fed, as in a partial run of a placeholder declared without shape)."""
+        types_key = tuple((t.dtype, None if t.shape is None else len(t.shape)) for t in feed_types)
         fast = (tuple(feed_names), tuple(fetch_names), tuple(target_names), types_key, partial)
 
         def slow():
@@ -253,9 +257,9 @@ class Session:
                     tuple(sorted(target_names)), tuple(types_key[i] for i in order), partial)
 
         def build():
-            feed_types = signature_types(feed_names, values)
-            return compile_entry(self._ops, self.name, feed_types, sorted(fetch_names),
-                                 sorted(set(target_names)), self.config, self._placer, partial)
+            return compile_entry(self._ops, self.name, dict(zip(feed_names, feed_types)),
+                                 sorted(fetch_names), sorted(set(target_names)), self.config,
+                                 self._placer, partial)
 
         return self._cache.get(fast, slow, build, lambda e: CompiledStep(e, feed_names, fetch_names))
 
@@ -271,8 +275,8 @@ class Session:
             raise InvalidArgumentError("Session was not created with a graph before run()!")
         sig = RunSignature(fetches, blob_names(feeds), targets)
         types = feed_types_before_feeding(self._ops, self.name, self._placeholders, sig.feed_names)
-        examples = [example_value(t) for t in types]
-        step, _ = self._step(sig.feed_names, examples, sig.fetch_names, sig.target_names, partial=True)
+        step, _ = self._step(sig.feed_names, [feed_type(t) for t in types], sig.fetch_names,
+                             sig.target_names, partial=True)
         timeout = timeout_s if timeout_s is not None else self._timeout
         expires = deadline_of(timeout)
         rdv = Rendezvous(step.plan, expires, partial=True)

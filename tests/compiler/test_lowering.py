@@ -130,6 +130,27 @@ def test_feeding_a_placeholder_the_wrong_dtype_fails_at_lowering():
         lower(net.ops, net.name, {"x": t(2, dtype=np.int32)})
 
 
+def test_a_fed_placeholder_declared_without_shape_takes_the_rank_of_the_feed():
+    net = nj.Net("anyrank")
+    x = net.Placeholder("x", F32)
+    net.Exp(net.Add([x, x]), "y")
+    for fed, want in ((t(2, 3), t(None, None)), (t(None, 4, 5), t(None, None, None)),
+                      (TensorType(F32, None), TensorType(F32, None))):
+        low = lower(net.ops, net.name, {"x": fed})
+        g = low.graph
+        g.verify()
+        (n,) = g.inputs
+        assert g.types(n) == (want,) and g.op(n) == O.Placeholder(F32, want.shape)
+        assert g.type(low.blobs["y"]) == want
+        assert low.placeholders == {"x": TensorType(F32, None)}     # what was declared
+    net2 = nj.Net("partial")
+    net2.Placeholder("x", F32, (None, 3))                          # declared dims stay
+    low = lower(net2.ops, net2.name, {"x": t(None, None)})
+    assert low.graph.types(low.graph.inputs[0]) == (t(None, 3),)
+    with pytest.raises(InvalidArgumentError, match=r"Cannot feed value of dtype int32 for placeholder 'x'"):
+        lower(net.ops, net.name, {"x": t(2, dtype=np.int32)})
+
+
 def _names_of(g, nodes):
     return [g.op(n).name for n in nodes]
 

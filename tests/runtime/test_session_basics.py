@@ -226,3 +226,32 @@ def test_a_workspace_net_reads_then_assigns_then_reads_in_program_order(backend)
         np.testing.assert_array_equal(ws.fetch_blob("old"), [k, k])
         np.testing.assert_array_equal(ws.fetch_blob("v_set"), [k + 1, k + 1])
         np.testing.assert_array_equal(ws.fetch_blob("new"), [k + 1, k + 1])
+
+
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_a_placeholder_without_shape_compiles_once_per_fed_rank(backend):
+    net = nj.Net("anyrank")
+    x = net.Placeholder("x", F32)
+    y = net.Exp(net.Add([x, x]))
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-1, 1, (2, 3)).astype(F32), rng.uniform(-1, 1, (2, 3, 4)).astype(F32)
+    with nj.Session(net, nj.SessionConfig(backend=backend)) as s:
+        for value in (a, b, a, b):
+            np.testing.assert_allclose(s.run(y, {x: value}), np.exp(2 * value), rtol=1e-6)
+        assert s.executor_cache_size() == 2 and s.compile_count == 2
+        f = s.make_callable(y, [x])
+        for value in (b, a, np.float32(0.5)):
+            np.testing.assert_allclose(f(value), np.exp(2 * value), rtol=1e-6)
+        assert s.executor_cache_size() == 3              # rank 0 is a third signature
+        with pytest.raises(InvalidArgumentError, match="dtype"):
+            s.run(y, {x: a.astype(np.float64)})
+
+
+def test_a_partial_run_of_a_placeholder_without_shape_accepts_any_rank():
+    net = nj.Net("anyrank_partial")
+    x = net.Placeholder("x", F32)
+    y = net.Exp(net.Add([x, x]), "y")
+    a = np.arange(6, dtype=F32).reshape(2, 3) / 6
+    with nj.Session(net, nj.SessionConfig(backend="reference")) as s:
+        h = s.partial_run_setup([y], [x])
+        np.testing.assert_allclose(s.partial_run(h, y, {x: a}), np.exp(2 * a), rtol=1e-6)

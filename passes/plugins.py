@@ -7,11 +7,12 @@ and distribution names, and leaves no half-registered passes behind.
 """
 from __future__ import annotations
 
+import importlib.machinery
 import logging
+import os
 import sys
 import threading
 from dataclasses import dataclass
-from importlib import metadata
 
 from .registry import BUILTIN, REGISTRY
 
@@ -88,8 +89,46 @@ def _load_all(reload: bool) -> None:
         for module in _PluginState.modules:  # so that importing registers again
             sys.modules.pop(module, None)
         _PluginState.errors, _PluginState.origins, _PluginState.modules = [], [], []
+    if not _may_declare_plugins():
+        return
+    from importlib import metadata
     for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
         _load_one(ep)
+
+
+def _may_declare_plugins() -> bool:
+    """False only when no distribution on ``sys.path`` can declare a ``netjit.passes`` entry point.
+
+    Importing importlib.metadata and parsing every installed distribution's
+    metadata costs 20-40 ms, once per process, on the first compile; reading
+    just the ``entry_points.txt`` files of the ``*.dist-info``/``*.egg-info``
+    folders on ``sys.path`` costs about a millisecond. Whatever this check
+    cannot read cheaply (a zip file on ``sys.path``, a third-party
+    distribution finder) answers True, and importlib.metadata decides.
+    """
+    if any(hasattr(f, "find_distributions") and f is not importlib.machinery.PathFinder
+           for f in sys.meta_path):
+        return True
+    needle = GROUP.encode()
+    for entry in sys.path:
+        folder = entry or "."
+        if not os.path.isdir(folder):
+            if os.path.exists(folder):
+                return True
+            continue
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(folder, name, "entry_points.txt"), "rb") as fh:
+                        if needle in fh.read():
+                            return True
+                except OSError:
+                    continue
+    return False
 
 
 def plugin_errors() -> list[PluginError]:

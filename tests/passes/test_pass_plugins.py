@@ -120,3 +120,19 @@ def test_bisect_names_a_miscompiling_plugin_pass(tmp_path):
     assert result.index > 1 and "output 0 differs" in result.detail
     assert len(result.trials) <= result.applications.bit_length() + 1
     assert "swap_sub_operands" in str(result)
+
+
+def test_the_cheap_precheck_sees_exactly_the_dists_that_declare_plugins(tmp_path, monkeypatch):
+    from netjit.passes.plugins import _may_declare_plugins
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path)])
+    assert not _may_declare_plugins()
+    other = tmp_path / "other-1.0.dist-info"
+    other.mkdir()
+    (other / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n")
+    assert not _may_declare_plugins()
+    make_dist(tmp_path, "late-plugin", {"late": "late_plugin"})
+    assert _may_declare_plugins()
+    # a zip on sys.path is not read cheaply: importlib.metadata must decide
+    (tmp_path / "lib.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "lib.zip")])
+    assert _may_declare_plugins()

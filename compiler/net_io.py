@@ -6,12 +6,14 @@
               "device": "cpu:0", "attrs": {"trans_b": true}}, ...]}
 
 An op is stored as its registry name, its blobs, its device and its
-non-default attributes (encoded by ``compiler/net_codec.py``). A plan file
+non-default attributes, encoded by the codec the IR JSON shares
+(``compiler/ir/attr_codec.py``) in the saved-net spelling: constants as
+``{"tensor": {"dtype", "shape", "data" | "npz"}}``, sequences as lists. A plan file
 (``"format": "netjit-plan"``) holds its nets (``"nets"``: name, external
 inputs/outputs, ops) and its steps (``"steps"``: name, the names of the nets
 they run, substeps and the ExecutionStep settings).
 
-Loading treats the file as hostile (see ``net_codec``): any problem raises
+Loading treats the file as hostile (see ``attr_codec``): any problem raises
 InvalidArgumentError naming the file and the JSON location (``ops[3].attrs.axis``),
 and each op is added through the frontend's own arity and type checks.
 Nothing in a file is ever imported, evaluated or unpickled.
@@ -27,7 +29,8 @@ from netjit.errors import InvalidArgumentError, NetjitError
 
 from . import ops as O
 from .device import device as device_scope
-from .net_codec import _MAX_DEPTH, LoadError, _Decoder, _describe, _Encoder, read_document
+from .ir.attr_codec import (MAX_DEPTH, MAX_JSON_BYTES, Decoder, Encoder, LoadError, Spelling, describe,
+                            parse_json)
 from .ops import InferError
 
 __all__ = ["save_net", "save_plan", "load", "load_net", "net_to_json", "plan_to_json", "LoadError"]
@@ -35,6 +38,8 @@ __all__ = ["save_net", "save_plan", "load", "load_net", "net_to_json", "plan_to_
 FORMAT = "netjit-net"
 PLAN_FORMAT = "netjit-plan"
 VERSION = 1
+#: How version 1 spells attribute values.
+SPELLING = Spelling(op_key="type", const_tag="tensor", exact=False)
 _HEADER = {"format", "version", "name", "constants"}
 _BODY = {"name", "external_inputs", "external_outputs", "ops"}
 #: ExecutionStep settings a saved step carries: name -> (allowed type, setter).
@@ -43,7 +48,9 @@ _STEP_SETTINGS = {"num_iter": (int, "SetIter"), "should_stop_blob": (str, "SetSh
                   "num_concurrent_instances": (int, "SetNumConcurrentInstances"),
                   "create_workspace": (bool, "SetCreateWorkspace")}
 _OP_FIELDS = {"type", "inputs", "outputs", "device", "attrs"}
-def _net_body(net, enc: _Encoder) -> dict:
+
+
+def _net_body(net, enc: Encoder) -> dict:
     ops = []
     for i, d in enumerate(net.ops):
         enc.where = f"{d.type} {(d.outputs or d.inputs or ('',))[0]!r} in net {net.name!r}"
@@ -55,7 +62,7 @@ def _net_body(net, enc: _Encoder) -> dict:
 
 def net_to_json(net) -> tuple[dict, dict[str, np.ndarray]]:
     """The JSON document of ``net`` and the arrays that go to the side file."""
-    enc = _Encoder(f"net {net.name!r}")
+    enc = Encoder(SPELLING, f"net {net.name!r}", {})
     body = _net_body(net, enc)
     doc = {"format": FORMAT, "version": VERSION, "name": body["name"],
            "external_inputs": body["external_inputs"], "external_outputs": body["external_outputs"],
@@ -71,7 +78,7 @@ def _step_doc(step) -> dict:
 
 def plan_to_json(plan) -> tuple[dict, dict[str, np.ndarray]]:
     """The JSON document of a Plan (its nets, then its steps naming them) and the side arrays."""
-    enc = _Encoder(f"plan {plan.name!r}")
+    enc = Encoder(SPELLING, f"plan {plan.name!r}", {})
     nets = [_net_body(net, enc) for net in plan.Nets()]
     doc = {"format": PLAN_FORMAT, "version": VERSION, "name": plan.name, "constants": None,
            "nets": nets, "steps": [_step_doc(s) for s in plan.Steps()]}
@@ -131,7 +138,7 @@ def _load(path):
     """(the net or plan, {saved net name: Net}) of a saved file."""
     path = Path(path)
     doc = read_document(path)
-    dec = _Decoder(path)
+    dec = Decoder(path, SPELLING, no_npz="'constants' is null")
     try:
         fmt = doc.get("format") if isinstance(doc, dict) else None
         if fmt == PLAN_FORMAT:
@@ -157,10 +164,10 @@ def load_net(path, name=None):
     return nets[name]
 
 
-def _header(dec: _Decoder, doc, fmt: str, fields: set) -> None:
+def _header(dec: Decoder, doc, fmt: str, fields: set) -> None:
     dec.fields(doc, "", fields)
     if doc["format"] != fmt:
-        raise dec.fail("format", f"expected {FORMAT!r} or {PLAN_FORMAT!r}, got {_describe(doc['format'])}")
+        raise dec.fail("format", f"expected {FORMAT!r} or {PLAN_FORMAT!r}, got {describe(doc['format'])}")
     if doc["version"] != VERSION or isinstance(doc["version"], bool):
         raise dec.fail("version", f"version {json.dumps(doc['version'])[:20]} is not supported; "
                                   f"this netjit reads version {VERSION}")
@@ -168,21 +175,29 @@ def _header(dec: _Decoder, doc, fmt: str, fields: set) -> None:
         c = dec.expect(doc["constants"], str, "constants", "a file name or null")
         if Path(c).name != c or not c.endswith(".npz") or c.startswith("."):
             raise dec.fail("constants", f"expected a .npz file name beside the saved file, got {c!r}")
-        dec.npz_name = c
+        dec.npz = dec.path.parent / c
 
 
-def _build_net(dec: _Decoder, doc):
+def _names(dec: Decoder, v, loc: str) -> list[str]:
+    dec.expect(v, list, loc, "a list of blob names")
+    for i, b in enumerate(v):
+        if not isinstance(b, str) or not b:
+            raise dec.fail(f"{loc}[{i}]", f"expected a blob name, got {describe(b)}")
+    return v
+
+
+def _build_net(dec: Decoder, doc):
     _header(dec, doc, FORMAT, _HEADER | _BODY)
     return _net_from_body(dec, {k: doc[k] for k in _BODY}, "")
 
 
-def _net_from_body(dec: _Decoder, body, loc: str):
+def _net_from_body(dec: Decoder, body, loc: str):
     from .net import Net
     dec.fields(body, loc, _BODY)
     at = f"{loc}." if loc else ""
     name = dec.expect(body["name"], str, f"{at}name", "a net name")
-    ext_in = dec.names(body["external_inputs"], f"{at}external_inputs")
-    ext_out = dec.names(body["external_outputs"], f"{at}external_outputs")
+    ext_in = _names(dec, body["external_inputs"], f"{at}external_inputs")
+    ext_out = _names(dec, body["external_outputs"], f"{at}external_outputs")
     dec.expect(body["ops"], list, f"{at}ops", "a list of ops")
     net = Net(name)
     net.AddExternalInput(*ext_in)
@@ -192,7 +207,7 @@ def _net_from_body(dec: _Decoder, body, loc: str):
     return net
 
 
-def _build_plan(dec: _Decoder, doc):
+def _build_plan(dec: Decoder, doc):
     from .steps import Plan
     _header(dec, doc, PLAN_FORMAT, _HEADER | {"nets", "steps"})
     name = dec.expect(doc["name"], str, "name", "a plan name")
@@ -212,14 +227,14 @@ def _build_plan(dec: _Decoder, doc):
     return plan, nets
 
 
-def _step_from_doc(dec: _Decoder, raw, loc: str, nets: dict, depth: int):
+def _step_from_doc(dec: Decoder, raw, loc: str, nets: dict, depth: int):
     from .steps import ExecutionStep
-    if depth > _MAX_DEPTH:
-        raise dec.fail(loc, f"steps nested deeper than {_MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:
+        raise dec.fail(loc, f"steps nested deeper than {MAX_DEPTH} levels")
     dec.fields(raw, loc, {"name", "nets", "substeps"} | set(_STEP_SETTINGS))
     step = ExecutionStep(dec.expect(raw["name"], str, f"{loc}.name", "a step name"))
     try:
-        for i, net_name in enumerate(dec.names(raw["nets"], f"{loc}.nets")):
+        for i, net_name in enumerate(_names(dec, raw["nets"], f"{loc}.nets")):
             if net_name not in nets:
                 raise dec.fail(f"{loc}.nets[{i}]", f"no net named {net_name!r} in this plan")
             step.AddNet(nets[net_name])
@@ -229,7 +244,7 @@ def _step_from_doc(dec: _Decoder, raw, loc: str, nets: dict, depth: int):
             value = raw[key]
             if value is not None:
                 if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                    raise dec.fail(f"{loc}.{key}", f"expected {kind.__name__} or null, got {_describe(value)}")
+                    raise dec.fail(f"{loc}.{key}", f"expected {kind.__name__} or null, got {describe(value)}")
                 getattr(step, setter)(value)
     except LoadError:
         raise
@@ -238,14 +253,14 @@ def _step_from_doc(dec: _Decoder, raw, loc: str, nets: dict, depth: int):
     return step
 
 
-def _add_saved_op(dec: _Decoder, net, raw, loc: str) -> None:
+def _add_saved_op(dec: Decoder, net, raw, loc: str) -> None:
     from .net import VARIABLE_UPDATES
     dec.fields(raw, loc, _OP_FIELDS)
     type_name = raw["type"]
     if not isinstance(type_name, str) or type_name not in O.OP_REGISTRY:
-        raise dec.fail(f"{loc}.type", f"unknown op {_describe(type_name)}")
-    ins = dec.names(raw["inputs"], f"{loc}.inputs")
-    outs = dec.names(raw["outputs"], f"{loc}.outputs")
+        raise dec.fail(f"{loc}.type", f"unknown op {describe(type_name)}")
+    ins = _names(dec, raw["inputs"], f"{loc}.inputs")
+    outs = _names(dec, raw["outputs"], f"{loc}.outputs")
     dev = raw["device"]
     if dev is not None:
         dec.expect(dev, str, f"{loc}.device", "a device name or null")
@@ -261,3 +276,23 @@ def _add_saved_op(dec: _Decoder, net, raw, loc: str) -> None:
             net._add_op(type_name, ins, outs, {}, op=op)
     except (InvalidArgumentError, InferError, TypeError, ValueError, KeyError, IndexError) as exc:
         raise dec.fail(loc, str(exc)) from None
+
+
+def read_document(path) -> dict:
+    """Parse ``path`` as JSON with limits; errors are LoadErrors naming the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise LoadError(path, "", f"file is {size} bytes, more than {MAX_JSON_BYTES}")
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise LoadError(path, "", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadError(path, "", f"cannot read: {exc}") from None
+    try:
+        return parse_json(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise LoadError(path, "", f"not valid JSON: {exc}") from None

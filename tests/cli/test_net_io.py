@@ -220,3 +220,30 @@ def test_hostile_plan_is_a_clean_error_with_location(tmp_path, path, value, wher
     (tmp_path / "p.json").write_text(json.dumps(doc))
     with pytest.raises(LoadError, match=where):
         nj.load(tmp_path / "p.json")
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent.parent / "fixtures"
+
+
+def test_version_1_net_file_loads_and_is_written_the_same():
+    """tests/fixtures/{net,plan}_v1.* were written by net_io/net_codec before the shared codec."""
+    back = nj.load(FIXTURES / "net_v1.json")
+    assert [(d.type, d.op, d.device) for d in back.ops] == [(d.type, d.op, d.device) for d in rich_net().ops]
+    old = json.loads((FIXTURES / "net_v1.json").read_text())
+    doc, arrays = net_to_json(back)
+    assert {**doc, "name": "saved", "constants": old["constants"]} == old   # the name is made unique on load
+    with np.load(FIXTURES / "net_v1.npz") as side:
+        assert side.files == list(arrays) and all(side[k].tobytes() == arrays[k].tobytes() for k in side.files)
+    ws = nj.Workspace()
+    ws.run(nj.load(FIXTURES / "plan_v1.json"))
+    np.testing.assert_array_equal(ws.fetch_blob("out"), np.full(3, 6.0, np.float32))
+
+
+def test_a_constant_used_twice_is_saved_once(tmp_path):
+    net = nj.Net("twice")
+    big = np.arange(100, dtype=np.float32)
+    net.Add([net.Const(big, "a"), net.Const(big.copy(), "b")], "c")
+    net.save(tmp_path / "t.json")
+    with np.load(tmp_path / "t.npz") as side:
+        assert side.files == ["c0"]
+    assert same_ops(net, nj.load(tmp_path / "t.json"))

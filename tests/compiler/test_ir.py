@@ -420,6 +420,71 @@ def test_json_errors_for_unreadable_files(tmp_path):
     assert_identical(g, graph_from_json(text, str(tmp_path / "side.npz")))
 
 
+FIXTURES = __import__("pathlib").Path(__file__).parent.parent / "fixtures"
+
+
+def test_version_1_file_loads_and_is_written_the_same(tmp_path):
+    """tests/fixtures/ir_v1.{json,npz} was written by the serialize.py before the shared codec."""
+    g = load_graph(FIXTURES / "ir_v1.json")
+    assert_identical(exotic_graph(), g)
+    save_graph(g, tmp_path / "again")
+    assert (tmp_path / "again.json").read_text() == (FIXTURES / "ir_v1.json").read_text()
+    with np.load(tmp_path / "again.npz") as new, np.load(FIXTURES / "ir_v1.npz") as old:
+        assert new.files == old.files and all(new[k].tobytes() == old[k].tobytes() for k in old.files)
+
+
+@pytest.mark.parametrize("corruption, location", [   # all accepted before IR files had net files' checks
+    ((["nodes", 1, "op", "attrs", "value", "const", "evil"], 1), r"nodes\[1\]\.op\.attrs\.value\.const\.evil: unknown field"),
+    ((["nodes", 1, "op", "attrs", "value", "const"], {"dtype": "str", "shape": [2], "strings": [1, {}]}),
+     r"nodes\[1\]\.op\.attrs\.value\.const\.strings\[0\]: expected a str value"),
+    ((["nodes", 1, "evil"], 1), r"nodes\[1\]\.evil: unknown field"),
+    ((["evil"], 1), r"\$\.evil: unknown field"),
+    ((["nodes", 5, "meta"], {"n": {"np": "i32", "value": 1.5}}), r"nodes\[5\]\.meta\.n\.value: expected a i32 value"),
+    ((["nodes", 5, "meta"], {"d": json.loads("[" * 40 + "]" * 40)}), r"nodes\[5\]\.meta\.d(\[0\])+: values nested too deeply"),
+    ((["nodes", 5, "op", "attrs", "nope"], 1), r"nodes\[5\]\.op\.attrs\.nope: Split has no attribute 'nope'"),
+    ((["nodes", 5, "op", "attrs", "num"], True), r"nodes\[5\]\.op\.attrs\.num: .*num=True is not int"),
+])
+def test_ir_files_get_the_checks_of_saved_nets(tmp_path, corruption, location):
+    path = tmp_path / "bad.json"
+    doc = json.loads(graph_to_json(small_graph()))
+    _corrupt(doc, corruption)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InvalidArgumentError, match=re.escape(str(path)) + ": " + location):
+        load_graph(path)
+
+
+def test_ir_files_have_a_load_budget_and_no_nan_literals(tmp_path, monkeypatch):
+    save_graph(exotic_graph(), tmp_path / "g")
+    monkeypatch.setenv("NETJIT_MAX_LOAD_BYTES", "300")
+    with pytest.raises(InvalidArgumentError, match=r"g\.json: nodes\[9\]\.op\.attrs\.value\.const\.shape: "
+                                                   r".*NETJIT_MAX_LOAD_BYTES"):
+        load_graph(tmp_path / "g.json")
+    monkeypatch.delenv("NETJIT_MAX_LOAD_BYTES")
+    text = graph_to_json(small_graph()).replace('"meta": {}', '"meta": {"x": NaN}', 1)
+    with pytest.raises(InvalidArgumentError, match="not JSON.*NaN"):
+        graph_from_json(text)
+
+
+def test_ir_side_file_is_checked_before_reading(tmp_path):
+    import zipfile
+    save_graph(exotic_graph(), tmp_path / "g")
+    key = np.load(tmp_path / "g.npz").files[0]
+    with zipfile.ZipFile(tmp_path / "g.npz", "w") as zf, zf.open(f"{key}.npy", "w") as fh:
+        np.lib.format.write_array(fh, np.array([print], dtype=object), allow_pickle=True)
+    with pytest.raises(InvalidArgumentError, match=rf"nodes\[9\]\.op\.attrs\.value\.const\.npz: "
+                                                   rf"array '{key}' of g\.npz is object\[1\]"):
+        load_graph(tmp_path / "g.json")
+
+
+def test_unsaveable_attribute_names_the_graph_and_the_location():
+    g = Graph("host")
+    from netjit.compiler.ops.python_op import PyFunc
+    g.add(O.Python(PyFunc(print), 0))
+    with pytest.raises(InvalidArgumentError, match=r"cannot save graph 'host': attribute nodes\[0\]\.op\.attrs\.func "
+                                                   r"holds a PyFunc"):
+        graph_to_json(g)
+
+
 # -- DOT --------------------------------------------------------------------
 _DOT_TOKEN = re.compile(r'\s+|"(?:[^"\\]|\\.)*"|->|[{}\[\];=,]|[A-Za-z_][A-Za-z0-9_]*')
 

@@ -29,6 +29,15 @@ class GroupEmitter:
         self.ivars = [f"i{k}" for k in range(r - 1)] + (["j"] if r else [])
         self.ext = [names[e.value] for e in group.exts]
         self.done: set = set()
+        #: exts the slow path may replace by an expanded copy get a name of their own:
+        #: the kernel's own variable may be returned, or read by a later group
+        self.rebind = [(f"{self.p}{n}", n) for i, n in enumerate(self.ext)
+                       if group.exts[i].rank and self.may_broadcast()]
+        self.ext = [f"{self.p}{n}" if group.exts[i].rank and self.may_broadcast() else n
+                    for i, n in enumerate(self.ext)]
+        #: reduction instr -> runtime width of its operand, for reductions that may
+        #: be narrower than the domain (see ``narrow_reductions``)
+        self.widths = {k: f"{self.p}w{k}" for k in self.narrow_reductions()}
 
     # -- shapes -------------------------------------------------------------
     def contributors(self, k: int) -> list:
@@ -40,8 +49,39 @@ class GroupEmitter:
                 out.append((i, a))
         return out
 
+    def narrow_reductions(self) -> list:
+        """Reductions whose operand may be narrower than the domain along the last axis.
+
+        A domain dim is the broadcast of every input's dim. When a dynamic dim
+        turns out to be 1 at run time, an operand that does not read the widest
+        input is constant along the reduced axis with true width 1, while the
+        loops run over the domain's width: it must be reduced over its own width
+        (summing the broadcast copies would count it several times). That can
+        only happen if the operand misses a contributor of the last axis and none
+        of the contributors it reads has a static width.
+        """
+        g = self.g
+        if not g.rank:
+            return []
+        last = self.contributors(g.rank - 1)
+        out = []
+        for k, ins in enumerate(g.instrs):
+            if not ins.reduce:
+                continue
+            deps = self.arg_deps(ins.args[0], last_axis=True)
+            mine = [(i, ax) for i, ax in last if i in deps]
+            if len(mine) < len(last) and all(g.exts[i].shape[ax] is None for i, ax in mine):
+                out.append(k)
+        return out
+
+    def may_broadcast(self) -> bool:
+        """Some domain dim has two inputs of dynamic size: they may broadcast at run time."""
+        return any(len(self.contributors(k)) > 1 for k in range(self.g.rank))
+
     def emit_domain(self) -> None:
         w, checks = self.w, []
+        for local, name in self.rebind:
+            w.line(f"{local} = {name}")
         for k, d in enumerate(self.dims):
             cs = self.contributors(k)
             w.line(f"{d} = {self.ext[cs[0][0]]}.shape[{cs[0][1]}]" if cs else f"{d} = 1")
@@ -49,12 +89,15 @@ class GroupEmitter:
         for o in self.g.outputs:
             for k in range(self.out_rank(o)):
                 w.line(f"{self.p}o{o.instr}s{k} = {self.dims[k]}")
+        for var in self.widths.values():
+            w.line(f"{var} = {self.dims[-1]}")
         if not checks:
             return
         w.line(f"if not ({' and '.join(checks)}):")
         with w.indent():
             w.line("# runtime broadcasting along a dynamic dim: expand inputs to the domain")
             self.emit_true_shapes()
+            self.emit_true_widths()
             for k, d in enumerate(self.dims):
                 expr = "1"
                 for i, a in self.contributors(k):
@@ -69,28 +112,50 @@ class GroupEmitter:
 
     def emit_true_shapes(self) -> None:
         """Each output's own dims: the broadcast of the inputs it depends on."""
+        last = self.g.rank - 1
         for o in self.g.outputs:
-            deps = self.deps(o.instr)
+            deps, row_deps = self.deps(o.instr), self.deps(o.instr, last_axis=True)
             for k in range(self.out_rank(o)):
+                if k == last:
+                    deps = row_deps
                 expr = "1"
                 for i, a in self.contributors(k):
                     if i in deps:
                         expr = f"bdim({self.ext[i]}.shape[{a}], {expr})"
                 self.w.line(f"{self.p}o{o.instr}s{k} = {expr}")
 
-    def deps(self, k: int) -> set:
+    def emit_true_widths(self) -> None:
+        """Each narrow reduction's operand width: the broadcast of the inputs it reads."""
+        last = self.contributors(self.g.rank - 1)
+        for k, var in self.widths.items():
+            deps = self.arg_deps(self.g.instrs[k].args[0], last_axis=True)
+            expr = "1"
+            for i, ax in last:
+                if i in deps:
+                    expr = f"bdim({self.ext[i]}.shape[{ax}], {expr})"
+            self.w.line(f"{var} = {expr}")
+
+    def deps(self, k: int, last_axis: bool = False) -> set:
+        """The exts instruction ``k`` reads. Along the last axis a reduction's value
+        has width 1 whatever it reduced, so there the walk stops at reductions."""
         seen, todo, exts = set(), [k], set()
         while todo:
             i = todo.pop()
             if i in seen:
                 continue
             seen.add(i)
+            if last_axis and self.g.instrs[i].reduce:
+                continue
             for a in self.g.instrs[i].args:
                 if a[0] == "e":
                     exts.add(a[1])
                 elif a[0] == "i":
                     todo.append(a[1])
         return exts
+
+    def arg_deps(self, a, last_axis: bool = False) -> set:
+        """The exts an instruction argument reads (see ``deps``)."""
+        return {a[1]} if a[0] == "e" else self.deps(a[1], last_axis) if a[0] == "i" else set()
 
     def out_rank(self, o) -> int:
         """Rank of the buffer the loops fill (full outputs fill the whole domain)."""
@@ -152,6 +217,9 @@ class GroupEmitter:
 
     # -- the nest ---------------------------------------------------------------
     def emit(self) -> None:
+        if not self.g.outputs:      # nothing reads the group (dead code the passes left)
+            self.w.line("pass")
+            return
         self.emit_domain()
         self.emit_allocations()
         r = self.g.rank
@@ -205,8 +273,12 @@ class GroupEmitter:
                 w.line(f"{self.p}a{k} = {self.init(k)}")
                 if self.tracks_nan(k):
                     w.line(f"{self.p}n{k} = False")
-            if g.rank and (reds or full_outs):
-                self.emit_inner(p, reds, full_outs, len(outer))
+            wide = [k for k in reds if k not in self.widths]
+            if g.rank and (wide or full_outs):
+                self.emit_inner(p, wide, full_outs, len(outer))
+            for k in reds:
+                if k in self.widths:     # its own loop, over its operand's true width
+                    self.emit_inner(p, [k], [], len(outer), bound=self.widths[k])
             for k in reds:
                 self.done.add(k)
                 w.line(f"{self.p}t{k} = {self.finish(k)}")
@@ -223,10 +295,10 @@ class GroupEmitter:
             if ins.level == "row" and not ins.reduce and ins.phase <= p:
                 self.emit_instr(k)
 
-    def emit_inner(self, p: int, reds: list, full_outs: list, depth: int) -> None:
+    def emit_inner(self, p: int, reds: list, full_outs: list, depth: int, bound: str = None) -> None:
         w, g = self.w, self.g
         kw = self.loop_kw(0) if g.rank == 1 else "range"
-        w.line(f"for j in {kw}({self.dims[-1]}):")
+        w.line(f"for j in {kw}({bound or self.dims[-1]}):")
         with w.indent():
             roots = [g.instrs[k].args[0][1] for k in reds if g.instrs[k].args[0][0] == "i"]
             roots += [o.instr for o in full_outs]
@@ -254,7 +326,8 @@ class GroupEmitter:
         output row, the final pass reads it back instead of recomputing it."""
         g = self.g
         outs = [o for o in g.outputs if o.kind == "full"]
-        if g.rank == 0 or last == 0 or len(outs) != 1 or outs[0].alias is not None or self.lead(outs[0]):
+        if (g.rank == 0 or last == 0 or len(outs) != 1 or outs[0].alias is not None or self.lead(outs[0])
+                or self.widths):
             return None
         o = outs[0]
         reds = [i.args[0][1] for i in g.instrs if i.reduce and g.phase_of(i.args[0]) == last - 1
@@ -297,7 +370,7 @@ class GroupEmitter:
         ins = self.g.instrs[k]
         acc = f"{self.p}a{k}"
         if ins.op.name == "ReduceMean":
-            return f"{ctor(ins.dtype)}({acc} / {self.dims[-1]})"
+            return f"{ctor(ins.dtype)}({acc} / {self.widths.get(k, self.dims[-1])})"
         if self.tracks_nan(k):
             return f"{self.ctx.const(np.nan, ins.dtype)} if {self.p}n{k} else {acc}"
         return acc

@@ -39,16 +39,19 @@ class NumbaBackend:
 
     def generate_source(self, graph: Graph, **options) -> str:
         """The generated module and wrapper source of ``graph`` (for dumps and tools)."""
-        gen = _generate(graph, NumbaOptions.make(**{**self.defaults, **options}))
-        return gen.module_source + "\n\n# wrapper (plain Python)\n" + gen.wrapper_source
+        return _generate(graph, NumbaOptions.make(**{**self.defaults, **options})).readable_source()
 
 
 def _generate(graph: Graph, opts: NumbaOptions):
     from netjit.errors import CompilationError
     from .codegen import generate
     from .expand import expand_composites
+    private = graph.copy()
+    for n in private.nodes():
+        # placement reasons name blobs (and so the net); the cache key must not
+        private.meta(n).pop("placement", None)
     try:
-        return generate(expand_composites(graph.copy()), opts)
+        return generate(expand_composites(private), opts)
     except NotImplementedError as exc:
         raise CompilationError(f"numba backend: segment {graph.name!r}: {exc}") from exc
 
@@ -57,10 +60,10 @@ def compile_now(graph: Graph, opts: NumbaOptions):
     """Generate, compile (or load from the cache) and wrap ``graph``."""
     from .executable import NumbaExecutable, dump_source, load_compiled
     gen = _generate(graph, opts)
-    mod, key = load_compiled(gen, opts, graph.name)
+    mod, key, hit = load_compiled(gen, opts, graph.name)
     if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         dump_source(gen, key, opts)
-    return NumbaExecutable(graph, gen, mod, key, opts)
+    return NumbaExecutable(graph, gen, mod, key, opts, cache_hit=hit)
 
 
 def cache_stats() -> dict:

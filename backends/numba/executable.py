@@ -50,17 +50,22 @@ def dump_source(gen: Generated, key: str, options: NumbaOptions) -> str:
     """Write the generated source where a person can read it; returns the path."""
     folder = options.dump_dir or os.environ.get("NETJIT_DUMP_DIR") or tempfile.gettempdir()
     path = Path(folder) / f"netjit-segment-{key[:16]}.py"
-    cache.write_atomic(path, (gen.module_source + "\n\n# wrapper\n" + gen.wrapper_source).encode())
+    cache.write_atomic(path, gen.readable_source().encode())
     return str(path)
 
 
 def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):
-    """The module of ``gen`` with every serial kernel compiled (from a cache when possible)."""
+    """``(module, key, hit)``: the module of ``gen`` with every serial kernel compiled,
+    from the memory or disk cache when possible (``hit``).
+
+    The key hashes the module text, which names no graph or blob (see
+    ``codegen._Names``): identical segments of differently named nets share it.
+    """
     arg_types = gen.arg_types
     key = cache.entry_key(gen.module_source, arg_types, options.codegen_key() + f";cache={options.cache}")
     mod = cache.memory_get(key)
     if mod is not None:
-        return mod, key
+        return mod, key, True
     _prepare_threading()
     name = f"netjit_segment_{key[:20]}"
     entry = cache.entry_dir(options.resolved_cache_dir(), key) if options.cache else None
@@ -81,7 +86,7 @@ def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):
     cache.STATS["disk_hits" if hits else "misses"] += 1
     mod.__netjit_entry__ = entry
     cache.memory_put(key, mod)
-    return mod, key
+    return mod, key, hits
 
 
 def _load(name, entry, gen, arg_types):
@@ -133,13 +138,24 @@ class NumbaExecutable:
 
     tier = "numba"
 
-    def __init__(self, graph, gen: Generated, mod, key: str, options: NumbaOptions):
+    def __init__(self, graph, gen: Generated, mod, key: str, options: NumbaOptions, cache_hit: bool = False):
         self.name = graph.name
         self.input_names = tuple(graph.name_of_input(n) for n in graph.inputs)
-        self.source = gen.module_source
-        self.wrapper_source = gen.wrapper_source
+        self.module_source = gen.module_source       # exactly what numba compiled (canonical names)
         self.key = key
+        #: True when the compiled module came from the memory or disk cache
+        self.cache_hit = bool(cache_hit)
+        self._gen = gen
         self.run = _build_wrapper(gen, mod, options, self)
+
+    @property
+    def source(self) -> str:
+        """The module source with readable names (the segment's, the blobs')."""
+        return self._gen.readable(self._gen.module_source)
+
+    @property
+    def wrapper_source(self) -> str:
+        return self._gen.readable(self._gen.wrapper_source)
 
     def __call__(self, inputs, state=None):
         return self.run(inputs, state)

@@ -125,3 +125,62 @@ def test_manifest_lists_source_and_object_code(warm_dir):
     (entry,) = _entries(warm_dir[0])
     manifest = json.loads((entry / "manifest.json").read_text())
     assert "segment.py" in manifest and any(k.endswith(".nbc") for k in manifest)
+
+
+NAMED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import netjit as nj
+    from netjit.backends.numba import cache_stats
+    from netjit.config import SessionConfig
+    net = nj.Net(sys.argv[1])                  # auto blob names carry the net name
+    x = net.Placeholder("x", np.float32, (None, 6))
+    h = net.Tanh(net.MatMul([x, net.Const(np.ones((6, 3), np.float32))]))
+    net.Softmax(net.Mul([h, net.Const(1.75)]), "y")
+    with nj.Session(net, config=SessionConfig(tiered=False)) as sess:
+        out = sess.run("y", {"x": np.ones((2, 6), np.float32)})
+    print(json.dumps({"stats": cache_stats(), "out": out.tolist()}))
+""")
+
+
+def _run_named(cache_dir, name):
+    env = dict(os.environ, NETJIT_CACHE_DIR=str(cache_dir))
+    res = subprocess.run([sys.executable, "-c", NAMED_SCRIPT, name], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _twin_graph(name):
+    """A segment graph whose blob names, like NetBuilder's auto names, carry ``name``."""
+    g = Graph(f"{name}/cpu:0/s0")
+    x = g.add(Placeholder(np.float32, (None, None)), names=[f"{name}/x"])
+    g.inputs.append(x)
+    t = g.add(Tanh(), [(g.add(Mul(), [(x, 0), (g.add(Const(ConstValue(np.float32(1.625)))), 0)]), 0)],
+              names=[f"{name}/Tanh"])
+    g.outputs = [(g.add(Add(), [(t, 0), (x, 0)], names=[f"{name}/out"]), 0)]
+    return g
+
+
+def test_identical_segments_of_differently_named_nets_share_one_compile(tmp_path):
+    b = NumbaBackend(cache_dir=str(tmp_path))
+    first = b.compile(_twin_graph("twin"))
+    before = cache_stats()
+    second = b.compile(_twin_graph("twin_2"))
+    after = cache_stats()
+    assert after["memory_hits"] == before["memory_hits"] + 1
+    assert after["misses"] == before["misses"] and after["numba_compiles"] == before["numba_compiles"]
+    assert second.key == first.key and second.cache_hit and not first.cache_hit
+    assert "twin_2" not in second.module_source           # the keyed text names no net
+    assert "'twin_2/cpu:0/s0'" in second.source and "%twin_2/Tanh" in second.source   # dumps do
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(second([x])[0], np.tanh(x * 1.625) + x, rtol=1e-6)
+
+
+def test_a_differently_named_net_in_a_new_process_hits_the_disk(tmp_path):
+    first = _run_named(tmp_path, "twin")
+    assert first["stats"]["misses"] == 1 and first["stats"]["disk_hits"] == 0
+    second = _run_named(tmp_path, "other_name")
+    assert second["stats"]["disk_hits"] == 1
+    assert second["stats"]["misses"] == 0 and second["stats"]["numba_compiles"] == 0
+    np.testing.assert_allclose(second["out"], first["out"])

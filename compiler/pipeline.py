@@ -92,9 +92,20 @@ def optimize(graph: Graph, config=None, feeds: Sequence[str] = (), fetches: Sequ
     return graph
 
 
-def compile_graph(graph: Graph, backend) -> object:
-    """Emit an executable for an optimised graph."""
-    return backend.compile(graph)
+#: SessionConfig fields every backend's ``compile`` is given (a backend ignores what it does not use).
+BACKEND_OPTIONS = ("tiered", "cache_dir", "dump_dir")
+
+
+def backend_options(config) -> dict:
+    """The options ``config`` (a SessionConfig or None) sets for ``backend.compile``."""
+    if config is None:
+        return {}
+    return {k: getattr(config, k) for k in BACKEND_OPTIONS if getattr(config, k, None) is not None}
+
+
+def compile_graph(graph: Graph, backend, config=None) -> object:
+    """Emit an executable for an optimised graph, with ``config``'s backend options."""
+    return backend.compile(graph, **backend_options(config))
 
 
 @dataclass
@@ -199,7 +210,7 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
     executables = []
     for seg in plan.segments:
         with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
-            exe = compile_graph(seg.graph, backend)
+            exe = compile_graph(seg.graph, backend, config)
             info["tier"] = getattr(exe, "tier", None)
             info["cache_hit"] = getattr(exe, "cache_hit", None)
         executables.append(exe)

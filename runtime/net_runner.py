@@ -162,7 +162,7 @@ class NetRunner:
         graph.targets = list(dict.fromkeys(list(graph.targets) + [
             n for n in graph.nodes() if graph.op(n).stateful or graph.op(n).host]))
         graph = optimize(graph, self.config)
-        executable = compile_graph(graph, get_backend(self.config.backend))
+        executable = compile_graph(graph, get_backend(self.config.backend), self.config)
         return CompiledNet(self.net.name, executable, graph, version.inputs, version.outputs)
 
 

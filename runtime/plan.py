@@ -27,8 +27,13 @@ class SegmentRun:
     successors: tuple[int, ...]
     #: Indices (into the plan's sorted feeds) of the feeds this segment reads.
     feed_deps: tuple[int, ...]
-    tier: str
     blocking: bool               # has host ops: may block, never run on the caller
+
+    @property
+    def tier(self) -> str:
+        """The tier the executable ran its last call on: read at each run, since a
+        tiered executable moves from "reference" to "numba" once compiled."""
+        return getattr(self.executable, "tier", "reference")
 
 
 @dataclass(eq=False)
@@ -75,8 +80,7 @@ def build_plan(compiled: CompiledSignature, feeds: Sequence[str], feed_types: Se
     for i, (s, exe) in enumerate(zip(segs, compiled.executables)):
         succ = tuple(j for j, t in enumerate(segs) if i in t.after)
         runs.append(SegmentRun(i, s.name, s.device, exe, tuple(slot(k) for k in s.inputs), outs[i],
-                               s.after, succ, tuple(sorted(feed_pos[f] for f in s.feeds)),
-                               str(getattr(exe, "tier", "reference")), s.has_host_ops))
+                               s.after, succ, tuple(sorted(feed_pos[f] for f in s.feeds)), s.has_host_ops))
     fetch_slots = tuple(slot(k) for k in compiled.plan.fetches)
     return Plan(tuple(feeds), tuple(feed_types), tuple(fetches), fetch_slots, tuple(runs),
                 len(slots), tuple(producer))

@@ -91,6 +91,11 @@ class TieredExecutable:
             if self.future is None:
                 self.future = self.start()
 
+    @property
+    def cache_hit(self):
+        """The compiled tier's ``cache_hit`` (None while it is not compiled)."""
+        return None if self.compiled is None else self.compiled.cache_hit
+
     def wait(self, timeout=None):
         """Block until the numba tier is ready (starting it if no call has); returns it."""
         self._start()

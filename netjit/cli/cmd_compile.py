@@ -97,7 +97,8 @@ def run_compile(args, out: Out) -> int:
     directory = Path(args.dump_dir) if args.dump_dir else None
     with tempfile.TemporaryDirectory() as tmp:
         pass_dir = directory / "passes" if directory is not None else Path(tmp)
-        config = config_of(args, backend=args.backend, dump_dir=str(pass_dir))
+        # not tiered: the summary and dumps are of the compiled code, not of a reference stand-in
+        config = config_of(args, backend=args.backend, dump_dir=str(pass_dir), tiered=False)
         compiled, segments, notes = _compile(net, sig, config, out)
         history = pass_history(compiled, pass_dir)
     if directory is not None:

@@ -101,6 +101,30 @@ def ftanh(x):
     return x if x != x else y
 
 
+def _nan_propagating(intrinsic_name: str, doc: str):
+    """A float (a, b) -> float intrinsic calling LLVM's ``llvm.maximum``/``llvm.minimum``."""
+    def typer(typingctx, a, b):
+        if isinstance(a, types.Float) and a == b:
+            def codegen(context, builder, signature, args):
+                lt = args[0].type
+                fn = builder.module.declare_intrinsic(intrinsic_name, [lt], ir.FunctionType(lt, [lt, lt]))
+                return builder.call(fn, args)
+            return a(a, b), codegen
+        return None
+    typer.__name__ = intrinsic_name.replace("llvm.", "f")
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+# A max reduction written as a compare and select, with NaN tracked beside it,
+# does not vectorise (LLVM only turns selects into vector max reductions under
+# no-NaN fast-math, which would also drop the NaN check). LLVM's NaN-propagating
+# maximum/minimum intrinsics have NumPy's semantics (np.max: any NaN gives NaN)
+# and vectorise without fast-math flags: the W5 row max ran 3.6-7.4 ms -> 2.2 ms.
+fmaximum = _nan_propagating("llvm.maximum", "max(a, b) as np.maximum: NaN if either is NaN.")
+fminimum = _nan_propagating("llvm.minimum", "min(a, b) as np.minimum: NaN if either is NaN.")
+
+
 @njit(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""
@@ -121,8 +145,6 @@ def bdim(d, full):
     if full == 1:
         return d
     raise ValueError("shapes do not broadcast")
-
-
 
 
 @njit

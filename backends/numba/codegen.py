@@ -82,7 +82,7 @@ class Generated:
 
 #: Identifiers the generated code uses itself; a readable value name never takes one.
 _RESERVED = re.compile(r"^(j|i\d+|k\d+|g\d+_.*|kernel\d+.*|np|math|njit|prange|bdim|expand|fexp|fsigmoid"
-                       r"|ftanh|imatmul|inputs|state|run|host_call|bad_arity|runtime_error|exc|_.*)$")
+                       r"|ftanh|imatmul|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
 #: A canonical value name in generated code (``v12``), also inside ``pool_v12``, ``g0_v12``.
 _CANON = re.compile(r"(?<![A-Za-z0-9.])v(\d+)(?![A-Za-z0-9])")
 
@@ -212,7 +212,8 @@ class _Generator:
         outs = [self.names[v] for v in g.outputs]
         self.wrapper.line(f"return [{', '.join(outs)}]")
         body = ["    try:"] + ["    " + ln if ln else ln for ln in self.wrapper.lines] + [
-            "    except RUNTIME_ERRORS as exc:", "        raise runtime_error(exc) from exc"]
+            "    except NETJIT_ERRORS:", "        raise",
+            "    except RUNTIME_ERRORS as exc:", "        raise runtime_error(exc, inputs, state) from exc"]
         module = "\n".join([MODULE_HEADER, HEADER] + self.consts.lines() + ["", ""]) + self.module.text()
         wrapper = "def run(inputs, state=None):\n" + "\n".join(body) + "\n"
         ops = [f"{g.op(n).name}({self.labels[(n, 0)] if g.types(n) else n})" for n in g.nodes()

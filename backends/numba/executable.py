@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netjit.errors import CompilationError, InvalidArgumentError
+from netjit.errors import CompilationError, InvalidArgumentError, NetjitError
 
 from . import cache
 from .codegen import Generated
@@ -133,6 +133,22 @@ class _LazyParallel:
         return out
 
 
+class _ScratchState:
+    """Reads a state store's values as copies; writes stay here."""
+
+    def __init__(self, state):
+        self.state, self.values = state, {}
+
+    def read(self, key, initial):
+        if key not in self.values:
+            real = self.state.read(key, initial) if self.state is not None else initial
+            self.values[key] = np.array(real, copy=True)
+        return self.values[key]
+
+    def write(self, key, value):
+        self.values[key] = value
+
+
 class NumbaExecutable:
     """A compiled segment: ``__call__(inputs, state)`` runs the generated wrapper."""
 
@@ -146,7 +162,21 @@ class NumbaExecutable:
         #: True when the compiled module came from the memory or disk cache
         self.cache_hit = bool(cache_hit)
         self._gen = gen
+        self._graph = graph               # for error reports only (``failing_op``)
         self.run = _build_wrapper(gen, mod, options, self)
+
+    def failing_op(self, inputs, state):
+        """``(op, blob label, error)`` of the op a failed call failed in, or None.
+
+        Error path only: the compiled code knows no op boundaries, so the
+        segment's graph runs again on the reference backend, with a scratch
+        copy of the state so that stateful ops do not apply twice.
+        """
+        from ..reference import ReferenceBackend
+        try:
+            return ReferenceBackend().compile(self._graph).locate_failure(inputs, _ScratchState(state))
+        except Exception:  # noqa: BLE001 - a report must never hide the original error
+            return None
 
     @property
     def source(self) -> str:
@@ -187,10 +217,15 @@ def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
         except _RUNTIME_ERRORS + (TypeError,) as exc:
             raise OpFailure(f"{label} in segment {exe.name!r} failed: {exc}") from exc
 
-    def runtime_error(exc):
-        return InvalidArgumentError(f"segment {exe.name!r} failed at run time: {exc}")
+    def runtime_error(exc, inputs, state):
+        found = exe.failing_op(inputs, state)
+        if found is None:
+            return InvalidArgumentError(f"segment {exe.name!r} failed at run time: {exc}")
+        op, label, ref_exc = found
+        return InvalidArgumentError(f"{op.name} {label!r} in segment {exe.name!r} failed at run time: {exc} "
+                                    f"(the reference backend: {ref_exc})")
 
     g.update(bad_arity=bad_arity, host_call=host_call, runtime_error=runtime_error,
-             RUNTIME_ERRORS=_RUNTIME_ERRORS)
+             RUNTIME_ERRORS=_RUNTIME_ERRORS, NETJIT_ERRORS=NetjitError)
     exec(compile(gen.wrapper_source, f"<netjit wrapper {exe.name}>", "exec"), g)
     return g["run"]

@@ -46,6 +46,25 @@ class ReferenceExecutable:
         self.n_slots = len(slots)
         self.output_slots = tuple(slots[v] for v in graph.outputs)
 
+    def locate_failure(self, inputs: Sequence[np.ndarray], state=None) -> Optional[tuple]:
+        """``(op, blob label, error)`` of the first op that fails on ``inputs``, or None.
+
+        For error reports of other backends: it runs every op like a call, so
+        give it a scratch ``state`` when stateful ops must not apply twice.
+        """
+        vals: list = [None] * self.n_slots
+        vals[:len(inputs)] = inputs
+        state = state if state is not None else DictStateStore()
+        for op, ins, outs, label in self.steps:
+            args = [vals[i] for i in ins]
+            try:
+                res = op.reference_stateful(state, *args) if isinstance(op, StatefulOp) else op.reference(*args)
+            except Exception as exc:  # noqa: BLE001 - whatever it is, this op is where it fails
+                return op, label, exc
+            for slot, value in zip(outs, res):
+                vals[slot] = value
+        return None
+
     def __call__(self, inputs: Sequence[np.ndarray], state=None) -> list[np.ndarray]:
         if len(inputs) != len(self.input_names):
             raise InvalidArgumentError(f"{self.name}: expected {len(self.input_names)} inputs "

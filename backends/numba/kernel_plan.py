@@ -56,7 +56,25 @@ def _shares_input(group, graph: Graph, n: int) -> bool:
 
 def _fits(group: LoopGroup, graph: Graph, n: int) -> bool:
     shape = domain_of(graph, n)
-    return len(shape) == group.rank and shapes_compatible(tuple(shape), group.shape)
+    return (len(shape) == group.rank and shapes_compatible(tuple(shape), group.shape)
+            and not _reads_row_as_trailing(group, graph, n, len(shape)))
+
+
+def _reads_row_as_trailing(group: LoopGroup, graph: Graph, n: int, rank: int) -> bool:
+    """``n`` reads a per-row value of lower rank (a reduction with keepdims=False).
+
+    Inside the group that value is indexed by row, but NumPy broadcasting
+    aligns a lower-rank operand with the trailing axes: ``x - x.sum(-1)`` pairs
+    column j with row sum j. Such a reader starts a new group that reads the
+    value as an ordinary broadcast input.
+    """
+    for v in graph.inputs_of(n):
+        where = group.where.get(v)
+        if where is not None and where[0] == "i" and group.instrs[where[1]].level == "row":
+            r = graph.type(v).rank
+            if r is not None and 0 < r < rank:
+                return True
+    return False
 
 
 def _arg(group: LoopGroup, graph: Graph, v: tuple, out_rank: int, scalar_const) -> tuple:

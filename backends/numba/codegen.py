@@ -34,7 +34,8 @@ HEADER = '''\
 import math
 import numpy as np
 from numba import njit, prange
-from netjit.backends.numba.mathlib import bdim, expand, fexp, fsigmoid, ftanh, imatmul
+from netjit.backends.numba.mathlib import (bdim, expand, fexp, fmaximum, fminimum, fsigmoid,
+                                           ftanh, imatmul)
 '''
 
 

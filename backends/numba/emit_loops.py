@@ -271,8 +271,6 @@ class GroupEmitter:
             full_outs = [o for o in g.outputs if o.kind == "full"] if p == last else []
             for k in reds:
                 w.line(f"{self.p}a{k} = {self.init(k)}")
-                if self.tracks_nan(k):
-                    w.line(f"{self.p}n{k} = False")
             wide = [k for k in reds if k not in self.widths]
             if g.rank and (wide or full_outs):
                 self.emit_inner(p, wide, full_outs, len(outer))
@@ -356,23 +354,19 @@ class GroupEmitter:
         ins = self.g.instrs[k]
         acc, v = f"{self.p}a{k}", f"{ctor(ins.dtype)}({self.arg(ins.args[0])})"
         if ins.op.name in ("ReduceMax", "ReduceMin"):
+            if np.dtype(ins.dtype).kind == "f":
+                # NaN-propagating LLVM intrinsics: NumPy's semantics, and they vectorise
+                fn = "fmaximum" if ins.op.name == "ReduceMax" else "fminimum"
+                return f"{acc} = {fn}({acc}, {v})"
             cmp = ">" if ins.op.name == "ReduceMax" else "<"
-            # a select plus a separate NaN flag vectorises; "or v != v" in the select does not
-            line = f"_v = {v}; {acc} = _v if _v {cmp} {acc} else {acc}"
-            return line + (f"; {self.p}n{k} |= _v != _v" if self.tracks_nan(k) else "")
+            return f"_v = {v}; {acc} = _v if _v {cmp} {acc} else {acc}"
         return f"{acc} += {v}"
-
-    def tracks_nan(self, k: int) -> bool:
-        ins = self.g.instrs[k]
-        return ins.op.name in ("ReduceMax", "ReduceMin") and np.dtype(ins.dtype).kind == "f"
 
     def finish(self, k: int) -> str:
         ins = self.g.instrs[k]
         acc = f"{self.p}a{k}"
         if ins.op.name == "ReduceMean":
             return f"{ctor(ins.dtype)}({acc} / {self.widths.get(k, self.dims[-1])})"
-        if self.tracks_nan(k):
-            return f"{self.ctx.const(np.nan, ins.dtype)} if {self.p}n{k} else {acc}"
         return acc
 
     def emit_cutbacks(self) -> None:

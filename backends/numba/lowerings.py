@@ -188,15 +188,14 @@ def _reduce_row(w, op, t) -> None:
         big = "np.inf" if dt.kind == "f" else str(np.iinfo(dt).max)
         init = f"-{big}" if name == "ReduceMax" and dt.kind == "f" else (
             str(np.iinfo(dt).min) if name == "ReduceMax" else big)
-        cmp = ">" if name == "ReduceMax" else "<"
         w.line(f"_acc = {cast}({init})")
-        w.line("_nan = False")
         w.line("for _j in range(_i):")
-        w.line(f"    _v = {cast}(_x2[_q, _j])")
-        w.line(f"    _acc = _v if _v {cmp} _acc else _acc")
-        w.line("    _nan |= _v != _v")
-        if dt.kind == "f":
-            w.line(f"_acc = {cast}(np.nan) if _nan else _acc")
+        if dt.kind == "f":   # NaN-propagating and vectorised (see mathlib.fmaximum)
+            w.line(f"    _acc = {'fmaximum' if name == 'ReduceMax' else 'fminimum'}(_acc, {cast}(_x2[_q, _j]))")
+        else:
+            cmp = ">" if name == "ReduceMax" else "<"
+            w.line(f"    _v = {cast}(_x2[_q, _j])")
+            w.line(f"    _acc = _v if _v {cmp} _acc else _acc")
     else:
         w.line(f"_acc = {cast}(0)")
         w.line("for _j in range(_i):")

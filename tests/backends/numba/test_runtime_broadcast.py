@@ -161,3 +161,34 @@ def test_a_loop_group_nothing_reads_compiles(numba_backend):
     g.add(O.Add(), [x, (z, 0)])                      # domain (?, ?, 2): its own group
     g.outputs = [(g.add(O.ReduceMax(axes=(2,), keepdims=False), [(g.add(O.Sub(), [x, x]), 0)]), 0)]
     assert_same_results(g, _feeds((3, 3, 2), (2,)), numba_backend.compile(g))
+
+
+@pytest.mark.parametrize("red", REDUCE, ids=lambda r: r.__name__)
+@pytest.mark.parametrize("n", [1, 3])
+def test_a_reduction_without_keepdims_broadcasts_along_the_trailing_axis(numba_backend, red, n):
+    """x - x.sum(-1) pairs column j with row sum j (NumPy aligns trailing axes), not row i."""
+    g, (x,) = _graph(1)
+    r = g.add(red(axes=(1,), keepdims=False), [x])
+    g.outputs = [(g.add(O.Sub(), [x, (r, 0)]), 0)]
+    assert_same_results(g, _feeds((n, n)), numba_backend.compile(g))
+
+
+@pytest.mark.parametrize("red", [O.ReduceMax, O.ReduceMin], ids=lambda r: r.__name__)
+def test_max_and_min_propagate_nan_and_keep_infinities(numba_backend, red):
+    """Alone and fused into a softmax-like group: NaN anywhere in a row gives NaN, as np.max."""
+    x = _feeds((6, 37))[0]
+    x[1, 5] = np.nan
+    x[2, 36] = np.nan
+    x[3, :] = -np.inf
+    x[4, 0] = np.inf
+    x[5, :] = np.inf
+    g, (xv,) = _graph(1)
+    alone = g.add(red(axes=(1,), keepdims=False), [xv])
+    kept = g.add(red(axes=(1,)), [xv])
+    g.outputs = [(alone, 0), (g.add(O.Sub(), [xv, (kept, 0)]), 0)]
+    assert_same_results(g, [x], numba_backend.compile(g))
+    g64, (xv,) = _graph(1)
+    g64.nx.nodes[xv[0]]["types"] = (O.TensorType(np.float64, (None, None)),)
+    g64.nx.nodes[xv[0]]["op"] = O.Placeholder(np.dtype(np.float64), (None, None))
+    g64.outputs = [(g64.add(red(axes=(1,), keepdims=False), [xv]), 0)]
+    assert_same_results(g64, [x.astype(np.float64)], numba_backend.compile(g64))

@@ -82,11 +82,17 @@ class CompiledStep:
     def _bind_direct(self) -> None:
         seg = self.plan.segments[0]
         self.exe = seg.executable
+        hook = getattr(self.exe, "on_compiled", None)
+        if hook is not None:     # tiered: call the compiled tier directly once it is ready
+            hook(self._use_compiled)
         args = tuple(self.feed_order[s] for s in seg.in_slots)
         self.args = None if args == tuple(range(len(self.feed_names))) else args
         out_index = {s: k for k, slots in enumerate(seg.out_slots) for s in slots}
         pick = tuple(out_index[s] if s in out_index else ~self.feed_order[s] for s in self.fetch_slots)
         self.pick = None if pick == tuple(range(len(seg.out_slots))) else pick
+
+    def _use_compiled(self, exe) -> None:
+        self.exe = exe
 
     def accepts(self, values: Sequence) -> bool:
         """True if every value is an ndarray of the compiled dtype, rank and static dims.

@@ -2,9 +2,10 @@
 
 ``TieredExecutable`` answers at once: calls go to the reference executable
 while a background thread generates and compiles the numba code; once it is
-ready, calls switch to it. ``tier`` says which tier the last call ran on
-("reference" or "numba"), for run metadata. A failed background compilation
-is not hidden: the next call raises its CompilationError.
+ready, calls switch to it, and holders registered with ``on_compiled`` call
+the compiled executable directly from then on. ``tier`` is "reference" until
+the switch and "numba" after it, for run metadata. A failed background
+compilation is not hidden: the next call raises its CompilationError.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class TieredExecutable:
     reference result is out, so compiling never delays the first answer."""
 
     __slots__ = ("name", "input_names", "reference", "start", "future", "compiled", "tier", "calls",
-                 "lock")
+                 "lock", "listeners")
 
     def __init__(self, reference, start, name: str):
         self.name = name
@@ -65,8 +66,9 @@ class TieredExecutable:
         self.future: Future = None
         self.compiled = None
         self.tier = "reference"
-        #: calls run per tier, e.g. {"reference": 3, "numba": 10}
+        #: calls run through this wrapper per tier, e.g. {"reference": 3, "numba": 10}
         self.calls = {"reference": 0, "numba": 0}
+        self.listeners: list = []
 
     def __call__(self, inputs, state=None):
         exe = self.compiled
@@ -82,9 +84,30 @@ class TieredExecutable:
                 self.calls["reference"] += 1
                 return self.reference(inputs, state)
             exe = self.compiled = self.future.result()   # raises CompilationError if it failed
+            self._notify(exe)
         self.tier = "numba"
         self.calls["numba"] += 1
         return exe(inputs, state)
+
+    def on_compiled(self, callback) -> None:
+        """Call ``callback(numba_executable)`` once the compiled tier takes over.
+
+        Hot paths that hold this executable (a direct step, a generated
+        callable) swap in the compiled one, so their calls stop paying for
+        this wrapper's tier dispatch.
+        """
+        with self.lock:
+            if self.compiled is None:
+                self.listeners.append(callback)
+                return
+        callback(self.compiled)
+
+    def _notify(self, exe) -> None:
+        self.tier = "numba"
+        with self.lock:
+            listeners, self.listeners = self.listeners, []
+        for callback in listeners:
+            callback(exe)
 
     def _start(self) -> None:
         with self.lock:
@@ -99,8 +122,11 @@ class TieredExecutable:
     def wait(self, timeout=None):
         """Block until the numba tier is ready (starting it if no call has); returns it."""
         self._start()
-        self.compiled = self.future.result(timeout)
-        return self.compiled
+        exe = self.future.result(timeout)
+        if self.compiled is None:
+            self.compiled = exe
+            self._notify(exe)
+        return exe
 
     def __repr__(self) -> str:
         return f"<TieredExecutable {self.name!r} tier={self.tier}>"

@@ -36,6 +36,26 @@ def test_tiered_runs_reference_first_then_numba():
     np.testing.assert_allclose(second, expect, rtol=1e-4, atol=1e-5)
 
 
+def test_direct_paths_call_the_compiled_tier_once_it_is_ready():
+    """Program and Session.run stop going through the tier dispatch after the switch."""
+    import netjit as nj
+    net = nj.Net("tier_switch")
+    x = net.Placeholder("x", np.float32, (None,))
+    y = net.Tanh(net.Mul([x, x]), "y")
+    xv = np.linspace(-2, 2, 9).astype(np.float32)
+    prog = nj.compile(net, y, feeds=[x], backend="numba", tiered=True)
+    np.testing.assert_allclose(prog(xv), np.tanh(xv * xv), rtol=1e-5)
+    (entry,) = prog.session._cache.entries()
+    tiered = entry.plan.segments[0].executable
+    assert tiered.tier == "reference" and tiered.calls["reference"] == 1
+    tiered.wait(timeout=300)
+    assert tiered.tier == "numba"
+    for _ in range(3):
+        np.testing.assert_allclose(prog(xv), np.tanh(xv * xv), rtol=1e-5)
+        np.testing.assert_allclose(prog.session.run(y, {x: xv}), np.tanh(xv * xv), rtol=1e-5)
+    assert tiered.calls == {"reference": 1, "numba": 0}     # both paths hold the compiled tier
+
+
 def test_layer_norm_is_one_group_of_three_passes():
     src = NumbaBackend().generate_source(_layer_norm_graph())
     kernel = src.split("@njit")[1]

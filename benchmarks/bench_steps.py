@@ -37,7 +37,7 @@ def small_net(name: str = "small") -> nj.Net:
 
 
 def fresh_workspace(backend: str) -> nj.Workspace:
-    ws = nj.Workspace(config=nj.SessionConfig(backend=backend))
+    ws = nj.Workspace(config=nj.SessionConfig(backend=backend, tiered=False))
     rng = np.random.default_rng(0)
     for blob in ("x", "w", "b"):
         ws.feed_blob(blob, rng.standard_normal(16).astype(np.float32))

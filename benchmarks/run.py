@@ -81,8 +81,9 @@ def _onnx(name):
 
 
 def _program(builder, **opts):
+    """The compiled program (untiered: the rows measure the numba code, W6 measures tiering)."""
     net, y, feeds = builder()
-    return nj.compile(net, y, feeds=feeds, backend="numba", **opts)
+    return nj.compile(net, y, feeds=feeds, backend="numba", tiered=False, **opts)
 
 
 def _check(a, b, rtol=1e-4, atol=1e-5):
@@ -126,8 +127,8 @@ def bench_w3(rows, min_time):
     d = W.w3_inputs()
     x, y = d["x"], d["y"]
     net, z, feeds = W.w3_net()
-    prog = nj.compile(net, z, feeds=feeds, backend="numba")
-    sess = nj.Session(net, nj.SessionConfig(backend="numba"))
+    prog = nj.compile(net, z, feeds=feeds, backend="numba", tiered=False)
+    sess = nj.Session(net, nj.SessionConfig(backend="numba", tiered=False))
     call = sess.make_callable(z, feeds)
     feed = {"x": x, "y": y}
     _check(prog(x, y), x + y)

@@ -41,6 +41,9 @@ class CompiledNet:
     def __init__(self, name, executable, graph, input_names: Sequence[str], outputs: Sequence[str]):
         self.name = name
         self.executable = executable
+        hook = getattr(executable, "on_compiled", None)
+        if hook is not None:     # tiered: call the compiled tier directly once it is ready
+            hook(self._use_compiled)
         position = {b: i for i, b in enumerate(input_names)}
         self.order = tuple(position[b] for b in executable.input_names)
         self.identity = self.order == tuple(range(len(input_names)))
@@ -50,6 +53,9 @@ class CompiledNet:
                             if graph.op(n).shape is not None and any(d is not None for d in graph.op(n).shape))
         self.scoped = any(isinstance(graph.op(n), PythonOp) and graph.op(n).builder is not None
                           for n in graph.nodes())
+
+    def _use_compiled(self, exe) -> None:
+        self.executable = exe
 
     def __call__(self, ws, values: list) -> None:
         inputs = values if self.identity else [values[i] for i in self.order]

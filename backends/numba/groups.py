@@ -22,6 +22,7 @@ import numpy as np
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import FusedElementwise, Op, OpKind, Reduce
 from netjit.compiler.ops.base import normalize_axes
+from netjit.compiler.ops.types import broadcast_shapes
 
 
 @dataclass
@@ -103,7 +104,8 @@ def domain_of(graph: Graph, n: int) -> tuple:
     """The static domain shape a candidate node iterates over."""
     if isinstance(graph.op(n), Reduce):
         return graph.type(graph.inputs_of(n)[0]).shape
-    return graph.types(n)[0].shape
+    # a fused node's outputs may differ in rank (a scalar sub-value beside a vector)
+    return broadcast_shapes(*(t.shape for t in graph.types(n)))
 
 
 def shapes_compatible(a: tuple, b: tuple) -> bool:

@@ -57,7 +57,60 @@ def _shares_input(group, graph: Graph, n: int) -> bool:
 def _fits(group: LoopGroup, graph: Graph, n: int) -> bool:
     shape = domain_of(graph, n)
     return (len(shape) == group.rank and shapes_compatible(tuple(shape), group.shape)
-            and not _reads_row_as_trailing(group, graph, n, len(shape)))
+            and not _reads_row_as_trailing(group, graph, n, len(shape))
+            and _reductions_aligned(group, graph, n))
+
+
+def _reductions_aligned(group: LoopGroup, graph: Graph, n: int) -> bool:
+    """Every reduction ``n`` reads through shares a last-axis input with ``n``'s own operands.
+
+    A group's rows run over one last-axis width, the broadcast of its inputs'.
+    A reduction's result no longer has that axis, so a reader may combine it
+    with arrays of any other width (``x.sum() + concat(x, x)``); such a reader
+    joins only if one of its operands and the reduced operand read a common
+    input along the last axis, which NumPy broadcasting then ties to one width
+    (softmax: ``exp(x - max(x)) / sum(exp(...))``).
+    """
+    if group.rank == 0:
+        return True
+    mine: set = set()
+    reduced: list = []
+    for v in graph.inputs_of(n):
+        arg = group.where.get(v)
+        if arg is None:
+            t = graph.type(v)
+            if t.rank and t.shape[-1] != 1:
+                mine.add(v)
+            continue
+        mine |= _last_axis_inputs(group, arg)
+        reduced += _reduced_operands(group, arg)
+    # a reader with no last-axis operand is one value per row: any width suits it
+    return not mine or all(deps & mine for deps in reduced)
+
+
+def _last_axis_inputs(group: LoopGroup, arg) -> set:
+    """The group inputs (graph values) ``arg`` varies with along the last axis."""
+    if arg[0] == "e":
+        e = group.exts[arg[1]]
+        return {e.value} if e.level == "full" else set()
+    if arg[0] != "i" or group.instrs[arg[1]].reduce:
+        return set()
+    out: set = set()
+    for a in group.instrs[arg[1]].args:
+        out |= _last_axis_inputs(group, a)
+    return out
+
+
+def _reduced_operands(group: LoopGroup, arg) -> list:
+    """For each reduction ``arg`` depends on: the last-axis inputs of its operand."""
+    if arg[0] != "i":
+        return []
+    ins = group.instrs[arg[1]]
+    if ins.reduce:
+        return [_last_axis_inputs(group, ins.args[0])]
+    if ins.level == "full":
+        return []      # varies along the axis: its reductions were checked when it joined
+    return [deps for a in ins.args for deps in _reduced_operands(group, a)]
 
 
 def _reads_row_as_trailing(group: LoopGroup, graph: Graph, n: int, rank: int) -> bool:

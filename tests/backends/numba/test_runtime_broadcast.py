@@ -192,3 +192,28 @@ def test_max_and_min_propagate_nan_and_keep_infinities(numba_backend, red):
     g64.nx.nodes[xv[0]]["op"] = O.Placeholder(np.dtype(np.float64), (None, None))
     g64.outputs = [(g64.add(red(axes=(1,), keepdims=False), [xv]), 0)]
     assert_same_results(g64, [x.astype(np.float64)], numba_backend.compile(g64))
+
+
+def test_a_full_reduction_does_not_tie_its_reader_to_the_reduced_width(numba_backend):
+    """x.sum() + concat(x, x): the reader's width (8) is not the reduced operand's (4)."""
+    g, (x,) = _graph(1, rank=1)
+    total = g.add(O.ReduceSum(keepdims=False), [x])
+    both = g.add(O.Concat(axis=0), [x, x])
+    g.outputs = [(g.add(O.Add(), [(total, 0), (both, 0)]), 0)]
+    assert_same_results(g, _feeds((4,)), numba_backend.compile(g))
+
+
+def test_a_fused_node_with_a_scalar_and_a_vector_output(numba_backend):
+    """The loop runs over the broadcast of all outputs, not the first one's (a scalar)."""
+    from netjit.compiler.pipeline import optimize
+    g = Graph("ranks")
+    s = g.add(O.Placeholder(F32, ()), names=["s"])
+    v = g.add(O.Placeholder(F32, (None,)), names=["v"])
+    g.inputs += [s, v]
+    neg = g.add(O.Neg(), [(s, 0)])
+    c = g.add(O.Const(O.ConstValue(np.float32(1.5))))
+    g.outputs = [(g.add(O.Add(), [(c, 0), (neg, 0)]), 0), (g.add(O.Add(), [(neg, 0), (v, 0)]), 0)]
+    g = optimize(g, SessionConfig())
+    assert any(g.op(n).name == "FusedElementwise" and len(g.types(n)) == 2 for n in g.nodes())
+    assert_same_results(g, [np.array(0.25, np.float32), _feeds((5,))[0]],
+                        numba_backend.compile(g))

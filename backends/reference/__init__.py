@@ -52,6 +52,20 @@ class ReferenceExecutable:
         For error reports of other backends: it runs every op like a call, so
         give it a scratch ``state`` when stateful ops must not apply twice.
         """
+        return self._interpret(inputs, state, Exception)[1]  # whatever it is, that op is where
+
+    def __call__(self, inputs: Sequence[np.ndarray], state=None) -> list[np.ndarray]:
+        if len(inputs) != len(self.input_names):
+            raise InvalidArgumentError(f"{self.name}: expected {len(self.input_names)} inputs "
+                                       f"{list(self.input_names)}, got {len(inputs)}")
+        vals, failure = self._interpret(inputs, state, _OP_ERRORS)
+        if failure is not None:
+            op, label, exc = failure
+            raise OpFailure(f"{op.name} {label!r} in net {self.name!r} failed: {exc}") from exc
+        return [vals[s] for s in self.output_slots]
+
+    def _interpret(self, inputs, state, catch) -> tuple:
+        """``(values, None)``, or ``(None, (op, label, error))`` for the first op raising ``catch``."""
         vals: list = [None] * self.n_slots
         vals[:len(inputs)] = inputs
         state = state if state is not None else DictStateStore()
@@ -59,31 +73,15 @@ class ReferenceExecutable:
             args = [vals[i] for i in ins]
             try:
                 res = op.reference_stateful(state, *args) if isinstance(op, StatefulOp) else op.reference(*args)
-            except Exception as exc:  # noqa: BLE001 - whatever it is, this op is where it fails
-                return op, label, exc
+            except catch as exc:
+                return None, (op, label, exc)
             for slot, value in zip(outs, res):
                 vals[slot] = value
-        return None
+        return vals, None
 
-    def __call__(self, inputs: Sequence[np.ndarray], state=None) -> list[np.ndarray]:
-        if len(inputs) != len(self.input_names):
-            raise InvalidArgumentError(f"{self.name}: expected {len(self.input_names)} inputs "
-                                       f"{list(self.input_names)}, got {len(inputs)}")
-        vals: list = [None] * self.n_slots
-        vals[:len(inputs)] = inputs
-        state = state if state is not None else DictStateStore()
-        for op, ins, outs, label in self.steps:
-            args = [vals[i] for i in ins]
-            try:
-                if isinstance(op, StatefulOp):
-                    res = op.reference_stateful(state, *args)
-                else:
-                    res = op.reference(*args)
-            except (InferError, ValueError, TypeError, FloatingPointError, IndexError) as exc:
-                raise OpFailure(f"{op.name} {label!r} in net {self.name!r} failed: {exc}") from exc
-            for slot, value in zip(outs, res):
-                vals[slot] = value
-        return [vals[s] for s in self.output_slots]
+
+#: Errors an op's reference raises for bad values (anything else is a bug, not the input's fault).
+_OP_ERRORS = (InferError, ValueError, TypeError, FloatingPointError, IndexError)
 
 
 class ReferenceBackend:

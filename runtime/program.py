@@ -61,8 +61,3 @@ def signature_types(feed_names: Sequence[str], values: Sequence[np.ndarray]) -> 
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"cannot feed {n!r}: {exc}") from None
     return out
-
-
-def example_value(t: TensorType) -> np.ndarray:
-    """An empty array standing for a value of type ``t`` (compiling reads only dtype and rank)."""
-    return np.empty((0,) * (len(t.shape) if t.shape is not None else 0), dtype=t.dtype)

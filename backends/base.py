@@ -23,6 +23,19 @@ class Executable(Protocol):
         ...
 
 
+def when_compiled(exe, callback) -> None:
+    """Call ``callback(faster_exe)`` when ``exe`` has a faster executable to hand over.
+
+    A tiered executable (``on_compiled``) answers from the reference backend
+    until its compiled tier is ready; a holder on a hot path registers here to
+    swap in the compiled executable and skip the tier dispatch. Other
+    executables never change: nothing is registered.
+    """
+    hook = getattr(exe, "on_compiled", None)
+    if hook is not None:
+        hook(callback)
+
+
 class Backend(Protocol):
     name: str
 

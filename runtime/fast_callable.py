@@ -13,6 +13,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from netjit.backends.base import when_compiled
+
 
 def feed_tests(checks, names) -> tuple[list[str], dict]:
     """Boolean expressions testing each value (named by ``names``) against ``checks``."""
@@ -52,9 +54,7 @@ def direct_callable(step, session, state, slow: Callable, rebuild: Callable, sin
     names = [f"v{i}" for i in range(n)]
     tests, env = feed_tests(step.checks, names)
     env.update(session=session, exe=step.exe, state=state, slow=slow, rebuild=rebuild, by_name=by_name)
-    hook = getattr(step.exe, "on_compiled", None)
-    if hook is not None:   # tiered: the generated call switches to the compiled tier itself
-        hook(lambda compiled: env.__setitem__("exe", compiled))
+    when_compiled(step.exe, lambda compiled: env.__setitem__("exe", compiled))  # its global
     args = names if step.args is None else [names[i] for i in step.args]
     call = f"exe([{', '.join(args)}], state)"
     if step.pick is None:

@@ -18,6 +18,7 @@ import weakref
 from typing import Sequence
 
 from netjit.backends import get_backend
+from netjit.backends.base import when_compiled
 from netjit.compiler.lowering import feed_type
 from netjit.compiler.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
@@ -41,9 +42,7 @@ class CompiledNet:
     def __init__(self, name, executable, graph, input_names: Sequence[str], outputs: Sequence[str]):
         self.name = name
         self.executable = executable
-        hook = getattr(executable, "on_compiled", None)
-        if hook is not None:     # tiered: call the compiled tier directly once it is ready
-            hook(self._use_compiled)
+        when_compiled(executable, self._use_compiled)
         position = {b: i for i, b in enumerate(input_names)}
         self.order = tuple(position[b] for b in executable.input_names)
         self.identity = self.order == tuple(range(len(input_names)))

@@ -31,8 +31,8 @@ class SegmentRun:
 
     @property
     def tier(self) -> str:
-        """The tier the executable ran its last call on: read at each run, since a
-        tiered executable moves from "reference" to "numba" once compiled."""
+        """The executable's tier, read at each run: a tiered executable moves
+        from "reference" to "numba" once its compiled tier is ready."""
         return getattr(self.executable, "tier", "reference")
 
 

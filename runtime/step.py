@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from netjit.backends.base import when_compiled
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
@@ -82,9 +83,7 @@ class CompiledStep:
     def _bind_direct(self) -> None:
         seg = self.plan.segments[0]
         self.exe = seg.executable
-        hook = getattr(self.exe, "on_compiled", None)
-        if hook is not None:     # tiered: call the compiled tier directly once it is ready
-            hook(self._use_compiled)
+        when_compiled(self.exe, self._use_compiled)
         args = tuple(self.feed_order[s] for s in seg.in_slots)
         self.args = None if args == tuple(range(len(self.feed_names))) else args
         out_index = {s: k for k, slots in enumerate(seg.out_slots) for s in slots}

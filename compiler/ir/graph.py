@@ -5,9 +5,10 @@ one TensorType per output). A data edge is one use of one output, with
 ``src_out`` and ``dst_in``; an edge with ``control=True`` only orders two
 nodes. A control edge is either a dependency (``after`` needs ``before``: pruning
 keeps ``before`` when ``after`` is needed) or, with ``order_only=True``, an
-ordering constraint only ("if both run, ``before`` runs first"): pruning does not
-follow it, scheduling honours it while both ends exist. A value is ``(node_id, output_index)``. Passes use the accessors here,
-never raw attribute strings, and see nodes in a stable topological order.
+ordering constraint only ("if both run, ``before`` runs first"): pruning does
+not follow it, scheduling honours it while both ends exist. A value is
+``(node_id, output_index)``. Passes use the accessors here, never raw
+attribute strings, and see nodes in a stable topological order.
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ import numpy as np
 from netjit.errors import InvalidArgumentError, NetjitError
 
 from ..ops import DTYPES, OP_REGISTRY, ConstValue, InferError, Op, TensorType, dtype_name
-from .verify import _ATTR_KINDS
+from .verify import attr_fits
 
 #: Constants with at most this many elements stay in the JSON.
 INLINE_MAX = 64
@@ -323,7 +323,7 @@ class Decoder:
             if k not in fields:
                 raise self.fail(at, f"{type_name} has no attribute {k!r} (it has {sorted(fields) or 'none'})")
             kwargs[k] = v = self.value(raw, at, depth + 1)
-            if not _fits(fields[k], v):
+            if not attr_fits(fields[k], v, bool_is_number=False):
                 raise self.fail(at, f"bad attribute for {type_name}: attribute {k}={v!r} is not {fields[k].type}")
         try:
             return cls(**kwargs)
@@ -418,18 +418,3 @@ class Decoder:
         if self._zip is not None:
             self._zip.close()
             self._zip = None
-
-
-def _fits(field: dataclasses.Field, v) -> bool:
-    """Does decoded ``v`` fit the op field's declared type (as Graph.verify checks it; bool is no number)?"""
-    ann = str(field.type)
-    optional = ann.startswith("Optional[") and ann.endswith("]")
-    inner = ann[len("Optional["):-1] if optional else ann
-    kinds = _ATTR_KINDS.get(inner)
-    if kinds is None:
-        return True
-    if v is None:
-        return optional or field.default is None
-    if isinstance(v, (bool, np.bool_)) and inner in ("int", "float"):
-        return False
-    return isinstance(v, kinds)

@@ -18,17 +18,26 @@ _ATTR_KINDS = {"int": (int, np.integer), "bool": (bool, np.bool_), "str": str, "
                "ConstValue": ConstValue, "TensorType": TensorType}
 
 
+def attr_fits(field: dataclasses.Field, value, bool_is_number: bool = True) -> bool:
+    """Does ``value`` fit the op field's declared type? A bool never fits an int
+    field, nor (with ``bool_is_number=False``, as readers of saved files ask) a float one."""
+    ann = str(field.type)
+    optional = ann.startswith("Optional[") and ann.endswith("]")
+    inner = ann[len("Optional["):-1] if optional else ann
+    kinds = _ATTR_KINDS.get(inner)
+    if kinds is None or (value is None and (optional or field.default is None)):
+        return True
+    if isinstance(value, (bool, np.bool_)) and (inner == "int" or (inner == "float" and not bool_is_number)):
+        return False
+    return isinstance(value, kinds)
+
+
 def check_attr_types(op) -> None:
     """Raise InferError if an attribute's value does not fit its declared type."""
     for f in dataclasses.fields(op):
-        ann = str(f.type)
-        optional = ann.startswith("Optional[") and ann.endswith("]")
-        kinds = _ATTR_KINDS.get(ann[len("Optional["):-1] if optional else ann)
         value = getattr(op, f.name)
-        if kinds is None or (value is None and (optional or f.default is None)):
-            continue
-        if not isinstance(value, kinds) or (ann.endswith("int") and isinstance(value, (bool, np.bool_))):
-            raise InferError(f"attribute {f.name}={value!r} is not {ann}")
+        if not attr_fits(f, value):
+            raise InferError(f"attribute {f.name}={value!r} is not {f.type}")
 
 
 def _describe(graph, n) -> str:

@@ -36,3 +36,14 @@ def test_special_values():
     assert np.isnan(out[0]) and abs(out[1] - 1) < 4e-7 and abs(out[2] + 1) < 4e-7 and out[5] == 0
     _apply(x, out, 2)
     assert np.isnan(out[0]) and out[1] == 1 and out[2] == 0
+
+
+def test_exp_overflow_and_underflow_thresholds():
+    x = np.array([88.37, 88.38, 88.9, -87.3, -87.6, -87.69, -88.5, -1e30, 1e30], np.float32)
+    out = np.empty_like(x)
+    _apply(x, out, 0)
+    tiny = np.finfo(np.float32).tiny
+    assert np.isfinite(out[0]) and abs(out[0] / np.exp(np.float64(x[0])) - 1) < 4e-7
+    assert out[1] == np.inf and out[2] == np.inf and out[8] == np.inf
+    assert out[3] >= tiny and 0 < out[4] < tiny
+    assert out[5] == 0 and out[6] == 0 and out[7] == 0

@@ -19,6 +19,7 @@ from netjit.compiler.ir import Graph
 from netjit.compiler.ir.printer import format_node, value_labels
 from netjit.compiler.ops import StatefulOp
 
+from . import blas
 from .emit_loops import GroupEmitter
 from .groups import LoopGroup
 from .kernel_plan import plan_kernel
@@ -36,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 from netjit.backends.numba.mathlib import (bdim, expand, fexp, fmaximum, fminimum, fsigmoid,
                                            ftanh, imatmul)
-'''
+''' + ("from netjit.backends.numba.blas import dgemm, sgemm\n" if blas.AVAILABLE else "")
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Generated:
 
 #: Identifiers the generated code uses itself; a readable value name never takes one.
 _RESERVED = re.compile(r"^(j|i\d+|k\d+|g\d+_.*|kernel\d+.*|np|math|njit|prange|bdim|expand|fexp|fsigmoid"
-                       r"|ftanh|imatmul|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
+                       r"|ftanh|fmaximum|fminimum|imatmul|sgemm|dgemm|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
 #: A canonical value name in generated code (``v12``), also inside ``pool_v12``, ``g0_v12``.
 _CANON = re.compile(r"(?<![A-Za-z0-9.])v(\d+)(?![A-Za-z0-9])")
 

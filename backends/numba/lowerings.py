@@ -15,6 +15,7 @@ from netjit.compiler.ops import (FC, Concat, MatMul, Reduce, Reshape, Slice, Spl
                                  Transpose, TensorType)
 from netjit.compiler.ops.base import normalize_axes
 
+from . import blas
 from .writer import Writer
 
 
@@ -25,6 +26,20 @@ def _tup(items) -> str:
 
 def _dt(t: TensorType) -> str:
     return f"np.{np.dtype(t.dtype).name}"
+
+
+def _product(dtype, a: str, trans_a: bool, b: str, trans_b: bool) -> str:
+    """A 2-D op(a) @ op(b): NumPy's BLAS for floats (the transposed operand read in place)."""
+    kind = np.dtype(dtype)
+    if kind.kind == "f" and blas.AVAILABLE and kind.itemsize in (4, 8):
+        fn = "sgemm" if kind.itemsize == 4 else "dgemm"
+        return f"{fn}({a}, {trans_a}, {b}, {trans_b})"
+    # BLAS reads a transposed C array as is (an F-layout view): no copy
+    a = f"np.ascontiguousarray({a}).T" if trans_a else f"np.ascontiguousarray({a})"
+    b = f"np.ascontiguousarray({b}).T" if trans_b else f"np.ascontiguousarray({b})"
+    if kind.kind == "f":
+        return f"np.dot({a}, {b})"
+    return f"imatmul(np.ascontiguousarray({a}), np.ascontiguousarray({b}))"
 
 
 @singledispatch
@@ -40,17 +55,11 @@ def _(op: MatMul, w, ins, outs, in_types, out_types):
     for name, t in ((a, ta), (b, tb)):
         if t.dtype != dt:
             w.line(f"{name} = {name}.astype({_dt(out_types[0])})")
-    fn = "np.dot" if np.dtype(dt).kind == "f" else "imatmul"
     ra, rb = ta.rank, tb.rank
     if ra <= 2 and rb <= 2:
-        # BLAS reads a transposed C array as is (an F-layout view): no copy
-        a2 = (f"np.ascontiguousarray({a}).T" if op.trans_a else f"np.ascontiguousarray({a})") if ra == 2 \
-            else f"{a}.reshape((1, {a}.shape[0]))"
-        b2 = (f"np.ascontiguousarray({b}).T" if op.trans_b else f"np.ascontiguousarray({b})") if rb == 2 \
-            else f"np.ascontiguousarray({b}).reshape(({b}.shape[0], 1))"
-        if fn == "imatmul":
-            a2, b2 = f"np.ascontiguousarray({a2})", f"np.ascontiguousarray({b2})"
-        w.line(f"_mm = {fn}({a2}, {b2})")
+        a2, trans_a = (a, op.trans_a) if ra == 2 else (f"{a}.reshape((1, {a}.shape[0]))", False)
+        b2, trans_b = (b, op.trans_b) if rb == 2 else (f"np.ascontiguousarray({b}).reshape(({b}.shape[0], 1))", False)
+        w.line(f"_mm = {_product(dt, a2, trans_a, b2, trans_b)}")
         shape = (["_mm.shape[0]"] if ra == 2 else []) + (["_mm.shape[1]"] if rb == 2 else [])
         w.line(f"{outs[0]} = _mm" if ra == 2 and rb == 2 else f"{outs[0]} = _mm.reshape({_tup(shape)})")
         return
@@ -58,10 +67,10 @@ def _(op: MatMul, w, ins, outs, in_types, out_types):
         a = f"np.swapaxes({a}, {ra - 2}, {ra - 1})"
     if op.trans_b and rb >= 2:
         b = f"np.swapaxes({b}, {rb - 2}, {rb - 1})"
-    _batched(w, a, b, ra, rb, fn, outs[0], out_types[0])
+    _batched(w, a, b, ra, rb, outs[0], out_types[0])
 
 
-def _batched(w, a, b, ra, rb, fn, out, t) -> None:
+def _batched(w, a, b, ra, rb, out, t) -> None:
     """Batch dims broadcast; one 2-D product per batch entry."""
     if ra == 1:
         a, ra = f"{a}.reshape((1, {a}.shape[0]))", 2
@@ -84,7 +93,7 @@ def _batched(w, a, b, ra, rb, fn, out, t) -> None:
     w.line(f"_b3 = expand(_b, _bs + (_b.shape[{rb - 2}], _b.shape[{rb - 1}])).reshape((_nb, _b.shape[{rb - 2}], _b.shape[{rb - 1}]))")
     w.line(f"_o3 = np.empty((_nb, _a3.shape[1], _b3.shape[2]), {_dt(t)})")
     w.line("for _k in range(_nb):")
-    w.line(f"    _o3[_k] = {fn}(_a3[_k], _b3[_k])")
+    w.line(f"    _o3[_k] = {_product(t.dtype, '_a3[_k]', False, '_b3[_k]', False)}")
     tail = "(_a3.shape[1],)" if drop_n else "(_a3.shape[1], _b3.shape[2])"
     w.line(f"{out} = _o3.reshape(_bs + {tail})")
 
@@ -97,8 +106,8 @@ def _(op: FC, w, ins, outs, in_types, out_types):
     for k in range(op.axis):
         w.line(f"_m *= {x}.shape[{k}]")
     w.line(f"_x2 = np.ascontiguousarray({x}).reshape((_m, {x}.size // max(_m, 1))).astype({_dt(t)})")
-    fn = "np.dot" if np.dtype(t.dtype).kind == "f" else "imatmul"
-    w.line(f"{outs[0]} = {fn}(_x2, np.ascontiguousarray({wt}.astype({_dt(t)}).T)) + {b}.astype({_dt(t)})")
+    product = _product(t.dtype, "_x2", False, f"{wt}.astype({_dt(t)})", True)
+    w.line(f"{outs[0]} = {product} + {b}.astype({_dt(t)})")
 
 
 @lower_stmt.register

@@ -52,11 +52,31 @@ class Sample:
 OP_REGISTRY: dict[str, type["Op"]] = {}
 
 
+def _frozen_setattr(self, name, value):
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_delattr(self, name):
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _declares_fields(cls: type) -> bool:
+    """True if ``cls`` itself annotates a field (anything but a ClassVar)."""
+    for ann in cls.__dict__.get("__annotations__", {}).values():
+        text = ann if isinstance(ann, str) else repr(ann)
+        if not text.startswith(("ClassVar", "typing.ClassVar")):
+            return True
+    return False
+
+
 def register_op(cls: type["Op"]) -> type["Op"]:
     """Class decorator: make ``cls`` a frozen dataclass and register it by name."""
-    # repr=False: ops print in IR form (Op.__repr__, non-default attrs) so nested ops parse;
-    # not generating dataclass's repr also saves import time (~60 op classes).
-    cls = dataclass(frozen=True, repr=False)(cls)
+    # repr=False: ops print in IR form (Op.__repr__, non-default attrs) so nested ops parse.
+    # An op that adds no field keeps the dataclass methods it inherits (Op is a
+    # fieldless frozen dataclass): generating them again for each of the ~60 op
+    # classes was most of netjit's own import time.
+    if any(_declares_fields(c) and "__dataclass_fields__" not in c.__dict__ for c in cls.__mro__):
+        cls = dataclass(frozen=True, repr=False)(cls)
     name = cls.__name__
     if name in OP_REGISTRY:
         raise InvalidArgumentError(f"op {name!r} is registered twice")
@@ -64,6 +84,7 @@ def register_op(cls: type["Op"]) -> type["Op"]:
     return cls
 
 
+@dataclass(frozen=True, repr=False)
 class Op:
     """Base of every op. Subclasses are declared with ``@register_op``."""
 
@@ -125,6 +146,12 @@ class Op:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={format_attr(v)}" for k, v in self.non_default_attrs().items())
         return f"{self.name}({args})"
+
+
+# A fieldless op inherits Op's methods; Op's own frozen __setattr__ lets a
+# subclass instance take new attributes, these never do.
+Op.__setattr__ = _frozen_setattr
+Op.__delattr__ = _frozen_delattr
 
 
 def _same(a, b) -> bool:

@@ -18,6 +18,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -99,7 +100,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--backend", default=None, help="default: the SessionConfig default")
-    ap.add_argument("--trace", default="w7_trace.json", help="Chrome trace of one two-device run")
+    ap.add_argument("--trace", default=os.path.join(tempfile.gettempdir(), "w7_trace.json"),
+                    help="Chrome trace of one two-device run (default: in the temp directory)")
     args = ap.parse_args(argv)
     extra = {"backend": args.backend} if args.backend else {}
     extra["tiered"] = False     # measure the compiled code from the first timed run

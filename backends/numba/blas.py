@@ -43,8 +43,7 @@ def _find_numpy_cblas():
 
 
 def _extern(symbol: str, float_type):
-    # Pointers go as intp: the same register class in the C calling convention.
-    i, p = types.int64, types.intp
+    i, p = types.int64, types.voidptr
     sig = types.void(types.int32, types.int32, types.int32, i, i, i, float_type, p, i, p, i,
                      float_type, p, i)
     return types.ExternalFunction(symbol, sig)
@@ -67,9 +66,10 @@ def _make_gemm(extern, scalar):
         if k == 0:
             out[:] = zero
             return out
+        # ``x.ctypes`` (not ``x.ctypes.data``, a bare int) holds a reference to
+        # its array until the call returns, so a copy made above stays alive.
         extern(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS,
-               m, n, k, one, a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1],
-               zero, out.ctypes.data, n)
+               m, n, k, one, a.ctypes, a.shape[1], b.ctypes, b.shape[1], zero, out.ctypes, n)
         return out
 
     return gemm

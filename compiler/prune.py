@@ -7,17 +7,10 @@ Such an edge simply goes away with its pruned end.
 """
 from __future__ import annotations
 
-import networkx as nx
-
 
 def needed_nodes(graph) -> set[int]:
     """Nodes the outputs and targets depend on (data and dependency control edges)."""
-    roots = {n for n, _ in graph.outputs} | set(graph.targets)
-    deps = graph.dependency_view()
-    keep = set(roots)
-    for r in roots:
-        keep |= nx.ancestors(deps, r)
-    return keep
+    return graph.needed_by({n for n, _ in graph.outputs} | set(graph.targets))
 
 
 def prune(graph) -> bool:

@@ -141,6 +141,13 @@ class _Splitter:
 
 def split(parts: Partitioned, by_feeds: bool = False, name: str = "graph") -> SegmentPlan:
     """Split partitions into segments; see the module docstring."""
+    if len(parts.graphs) == 1 and not by_feeds:
+        return _one_segment(parts, name)
+    return _split_levels(parts, by_feeds, name)
+
+
+def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> SegmentPlan:
+    """The general ``split``: segments by (device, level, feed set)."""
     sp = _Splitter(parts, by_feeds)
     sp.assign()
     order, deps = sp.group_order()
@@ -154,6 +161,24 @@ def split(parts: Partitioned, by_feeds: bool = False, name: str = "graph") -> Se
         seg.after = tuple(sorted(index[p] for p in deps.predecessors(gk)))
         seg.level = gk[1]
         plan.segments.append(seg)
+    return plan
+
+
+def _one_segment(parts: Partitioned, name: str) -> SegmentPlan:
+    """``split`` of one partition without feed sets: every level is 0, so one segment
+    (none if the run only fetches feeds)."""
+    ((dev, g),) = parts.graphs.items()
+    plan = SegmentPlan(feeds=list(parts.feeds))
+    inputs = set(g.inputs)
+    exported = set()
+    for _, k in parts.fetches:
+        v = g.outputs[k]
+        plan.fetches.append(value_key(g, dev, v))
+        if v[0] not in inputs:
+            exported.add((dev, v))
+    nodes = [n for n in g.nodes() if n not in inputs]
+    if nodes:
+        plan.segments.append(_build(g, dev, nodes, exported, f"{name}/{dev}/s0"))
     return plan
 
 
@@ -218,5 +243,4 @@ def _build(part: Graph, dev: str, nodes: list, exported: set, name: str) -> Segm
 
 def _orders_a_send(part: Graph, n: int) -> bool:
     """True if a control-only Send waits for ``n`` (another device orders after it)."""
-    return any(isinstance(part.op(w), Send) for w in part.node_users(n)
-               if n in part.control_inputs(w))
+    return any(isinstance(part.op(w), Send) and n in part.control_inputs(w) for w in part.node_users(n))

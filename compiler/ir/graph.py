@@ -12,6 +12,7 @@ attribute strings, and see nodes in a stable topological order.
 """
 from __future__ import annotations
 
+import heapq
 from typing import Iterable, Iterator, Optional, Sequence
 
 import networkx as nx
@@ -57,8 +58,10 @@ class Graph:
         self._next_id = max(self._next_id, n + 1)
         names = tuple(names) if names is not None else (None,) * op.num_outputs
         self.nx.add_node(n, op=op, names=names, device=device, types=tuple(types), meta={})
+        keys: dict = {}   # n is new, so edge keys count from 0 per source (networkx's own search raises)
         for i, (src, out) in enumerate(inputs):
-            self.nx.add_edge(src, n, src_out=out, dst_in=i, control=False)
+            k = keys[src] = keys.get(src, -1) + 1
+            self.nx.add_edge(src, n, key=k, src_out=out, dst_in=i, control=False)
         return n
 
     def add_control(self, before: int, after: int, order_only: bool = False) -> None:
@@ -77,47 +80,52 @@ class Graph:
                          order_only=bool(order_only))
 
     # -- reading ----------------------------------------------------------
+    # The accessors read networkx's dicts (``_node[n]`` is a node's data,
+    # ``_pred[n][u][key]`` and ``_succ[n][w][key]`` an edge's): its views cost
+    # microseconds to build per call, and compiling a 200-op net spent most
+    # of its time building them.
     def op(self, n: int) -> Op:
-        return self.nx.nodes[n]["op"]
+        return self.nx._node[n]["op"]
 
     def types(self, n: int) -> tuple[TensorType, ...]:
-        return self.nx.nodes[n]["types"]
+        return self.nx._node[n]["types"]
 
     def type(self, v: Value) -> TensorType:
-        return self.nx.nodes[v[0]]["types"][v[1]]
+        return self.nx._node[v[0]]["types"][v[1]]
 
     def name_of_input(self, n: int) -> str:
         """The blob name an input (placeholder) node is fed under."""
         return self.names(n)[0] or f"%{n}"
 
     def names(self, n: int) -> tuple[Optional[str], ...]:
-        return self.nx.nodes[n]["names"]
+        return self.nx._node[n]["names"]
 
     def name(self, v: Value) -> Optional[str]:
         """The blob name of value ``v`` (None for a compiler temporary)."""
-        return self.nx.nodes[v[0]]["names"][v[1]]
+        return self.nx._node[v[0]]["names"][v[1]]
 
     def device(self, n: int) -> Optional[str]:
-        return self.nx.nodes[n]["device"]
+        return self.nx._node[n]["device"]
 
     def meta(self, n: int) -> dict:
         """Free-form per-node annotations (placement reason, pass notes)."""
-        return self.nx.nodes[n]["meta"]
+        return self.nx._node[n]["meta"]
 
     def inputs_of(self, n: int) -> list[Value]:
         """Data inputs of ``n``, in port order."""
-        edges = [(d["dst_in"], (u, d["src_out"])) for u, _, d in self.nx.in_edges(n, data=True)
-                 if not d["control"]]
-        return [v for _, v in sorted(edges)]
+        edges = [(d["dst_in"], (u, d["src_out"])) for u, keyed in self.nx._pred[n].items()
+                 for d in keyed.values() if not d["control"]]
+        edges.sort()
+        return [v for _, v in edges]
 
     def control_inputs(self, n: int) -> list[int]:
         """Nodes ``n`` is ordered after by a control edge (dependency or order-only)."""
-        return sorted({u for u, _, d in self.nx.in_edges(n, data=True) if d["control"]})
+        return sorted({u for u, keyed in self.nx._pred[n].items() for d in keyed.values() if d["control"]})
 
     def control_edges(self, n: int) -> list[tuple[int, bool]]:
         """``(node, order_only)`` for every control edge into ``n``, by node id."""
-        return sorted((u, bool(d.get("order_only"))) for u, _, d in self.nx.in_edges(n, data=True)
-                      if d["control"])
+        return sorted((u, bool(d.get("order_only"))) for u, keyed in self.nx._pred[n].items()
+                      for d in keyed.values() if d["control"])
 
     def order_only_inputs(self, n: int) -> list[int]:
         """Nodes ``n`` runs after only if they run too (order-only control edges)."""
@@ -131,19 +139,50 @@ class Graph:
         """
         return nx.subgraph_view(self.nx, filter_edge=lambda u, w, k: not self.nx.edges[u, w, k].get("order_only"))
 
+    def needed_by(self, roots: Iterable[int]) -> set[int]:
+        """``roots`` and every node they need to run (data and dependency control edges,
+        not order-only ones): ``nx.ancestors`` over ``dependency_view``, without the view."""
+        pred = self.nx._pred
+        keep = set(roots)
+        stack = list(keep)
+        while stack:
+            for u, keyed in pred[stack.pop()].items():
+                if u not in keep and any(not d.get("order_only") for d in keyed.values()):
+                    keep.add(u)
+                    stack.append(u)
+        return keep
+
     def users(self, v: Value) -> list[tuple[int, int]]:
         """(consumer node, input port) for every use of ``v``, in stable order."""
         n, out = v
-        return sorted((w, d["dst_in"]) for _, w, d in self.nx.out_edges(n, data=True)
+        return sorted((w, d["dst_in"]) for w, keyed in self.nx._succ[n].items() for d in keyed.values()
                       if not d["control"] and d["src_out"] == out)
 
     def node_users(self, n: int) -> list[int]:
         """Nodes that use any output of ``n`` or are ordered after it."""
-        return sorted(set(self.nx.successors(n)))
+        return sorted(self.nx._succ[n])
 
     def nodes(self) -> list[int]:
-        """All nodes in a stable topological order (ties broken by node id)."""
-        return list(nx.lexicographical_topological_sort(self.nx))
+        """All nodes in a stable topological order (ties broken by node id).
+
+        Kahn's algorithm with a heap of ready node ids: the order of
+        ``nx.lexicographical_topological_sort``, at a fifth of its cost.
+        """
+        pred, succ = self.nx._pred, self.nx._succ
+        waiting = {n: len(p) for n, p in pred.items()}
+        ready = [n for n, k in waiting.items() if k == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            n = heapq.heappop(ready)
+            order.append(n)
+            for w in succ[n]:
+                waiting[w] -= 1
+                if waiting[w] == 0:
+                    heapq.heappush(ready, w)
+        if len(order) != len(waiting):
+            raise nx.NetworkXUnfeasible("Graph contains a cycle or graph changed during iteration")
+        return order
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.nodes())

@@ -24,6 +24,23 @@ Dim = Optional[int]
 
 def as_dtype(dtype) -> np.dtype:
     """Normalise a dtype spelling (np.float32, "float32", "f32", str) to np.dtype."""
+    try:
+        return _CANONICAL[dtype]   # every TensorType and every inference asks again
+    except (KeyError, TypeError):
+        pass
+    dt = _as_dtype(dtype)
+    try:
+        if len(_CANONICAL) < 256:
+            _CANONICAL[dtype] = dt
+    except TypeError:
+        pass
+    return dt
+
+
+_CANONICAL: dict = {}
+
+
+def _as_dtype(dtype) -> np.dtype:
     if isinstance(dtype, str) and dtype in DTYPES:
         return DTYPES[dtype]
     if dtype is str or (isinstance(dtype, np.dtype) and dtype.kind in "USO"):
@@ -101,19 +118,23 @@ def broadcast_shapes(*shapes: Optional[Sequence[Dim]]) -> Optional[tuple[Dim, ..
     """
     if any(s is None for s in shapes):
         return None
-    rank = max((len(s) for s in shapes), default=0)
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):      # the common case: nothing to broadcast
+        return tuple(first)
+    rank = max(len(s) for s in shapes)
     out: list[Dim] = []
-    for i in range(rank):
-        dims = [s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0]
-        known = {d for d in dims if d is not None and d != 1}
-        if len(known) > 1:
-            raise ValueError(f"shapes {' and '.join(map(_fmt, shapes))} do not broadcast")
-        if known:
-            out.append(known.pop())
-        elif any(d is None for d in dims):
-            out.append(None)
-        else:
-            out.append(1)
+    for i in range(-rank, 0):
+        dim, unknown = 1, False
+        for s in shapes:
+            if len(s) >= -i:
+                d = s[i]
+                if d is None:
+                    unknown = True
+                elif d != 1:
+                    if dim != 1 and dim != d:
+                        raise ValueError(f"shapes {' and '.join(map(_fmt, shapes))} do not broadcast")
+                    dim = d
+        out.append(None if dim == 1 and unknown else dim)
     return tuple(out)
 
 
@@ -123,4 +144,6 @@ def _fmt(shape) -> str:
 
 def promote(*dtypes: np.dtype) -> np.dtype:
     """NumPy's dtype promotion, restricted to netjit's dtypes."""
+    if all(d is dtypes[0] for d in dtypes):
+        return as_dtype(dtypes[0])
     return as_dtype(np.result_type(*dtypes))

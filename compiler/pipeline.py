@@ -8,11 +8,17 @@ composed. ``compile_signature`` runs them all for a direct session:
     -> partition -> POST_PARTITIONING (per partition) -> split into segments
     -> backend.compile (per segment)
 
-and records a timeline of every stage (``CompileTrace``).
+and records a timeline of every stage (``CompileTrace``). With a tiered
+backend on one device the passes wait: the pruned graph is placed, split and
+handed to the backend, whose reference tier answers the first calls while
+the pass phases and code generation run on its compile thread
+(``_compile_deferred``).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -188,6 +194,8 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
     trace = CompileTrace()
     with trace.span("lower", "compile"):
         graph, _ = build_graph(ops, name, feeds, fetches, targets)
+    if _defers_passes(backend, config, placer, by_feeds):
+        return _compile_deferred(graph, name, list(feeds), fetches, targets, config, placer, backend, trace)
     from netjit.passes import Phase, run_phase
     ctx = _pass_context(config, list(feeds), fetches, targets, by_feeds)
     with trace.passes("PRE_PLACEMENT", ctx):
@@ -216,6 +224,78 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
         executables.append(exe)
     return CompiledSignature(graph, parts.graphs, plan, executables, trace)
 
+
+
+def _defers_passes(backend, config, placer: Placer, by_feeds: bool) -> bool:
+    """Whether the passes may wait until after the first result (see ``_compile_deferred``).
+
+    Only on one device: there a signature is at most one segment, so the
+    passes see the whole graph either way. Never with a dump directory, whose
+    reader wants the optimised graphs written by the time the run returns.
+    """
+    return (not by_feeds and len(placer.devices) == 1 and hasattr(backend, "compile_deferred")
+            and bool(getattr(config, "tiered", False)) and not getattr(config, "dump_dir", None)
+            and not os.environ.get("NETJIT_DUMP_DIR"))
+
+
+def _compile_deferred(graph: Graph, name: str, feeds: list, fetches: Sequence[str], targets: Sequence[str],
+                      config, placer: Placer, backend, trace: CompileTrace) -> CompiledSignature:
+    """Prune, place, partition and split the graph; the backend runs the passes later.
+
+    A tiered backend answers the first calls on its reference tier from the
+    pruned graph, and runs the pass phases (``_optimize_segment``) on its
+    compile thread, just before code generation: the first result does not
+    wait for them (on a 200-op chain they cost twice the rest of the compile).
+    Pruning decides what runs (an Assign nobody needs must not), so it
+    comes first; the other passes, plugins' too, only rewrite how it is
+    computed, and every op has a reference implementation to run unrewritten.
+    """
+    with trace.span("prune", "compile"):
+        prune(graph)
+    with trace.span("placement", "compile", devices=list(placer.devices)):
+        placer.place(graph)
+    with trace.span("partition", "compile") as info:
+        parts = partition(graph)
+        info["partitions"] = len(parts.graphs)
+    with trace.span("segments", "compile") as info:
+        plan = split(parts, name=name)
+        info["segments"] = len(plan.segments)
+    signature = CompiledSignature(graph, parts.graphs, plan, [], trace)
+    for seg in plan.segments:
+        prepare = functools.partial(_optimize_segment, signature, seg.device, config, feeds, fetches, targets)
+        with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?"),
+                        passes="deferred") as info:
+            exe = backend.compile_deferred(seg.graph, prepare, **backend_options(config))
+            info["tier"] = getattr(exe, "tier", None)
+        signature.executables.append(exe)
+    return signature
+
+
+def _optimize_segment(signature: CompiledSignature, device: str, config, feeds, fetches, targets,
+                      graph: Graph) -> Graph:
+    """Run every pass phase on a deferred signature's one segment ``graph``, in place.
+
+    Called by the backend, usually on its compile thread. The timings join the
+    signature's compile trace, and its graph and partition become the
+    optimised ones, for run metadata.
+    """
+    from netjit.passes import Phase, run_phase
+    trace = signature.trace
+    ctx = _pass_context(config, feeds, fetches, targets, False)
+    placer = Placer([device])       # places what the passes add; this device is the only one
+    with trace.passes("PRE_PLACEMENT", ctx):
+        run_phase(graph, Phase.PRE_PLACEMENT, ctx)
+    placer.place(graph)
+    with trace.passes("POST_PLACEMENT", ctx):
+        run_phase(graph, Phase.POST_PLACEMENT, ctx)
+    placer.place(graph)
+    with trace.passes(f"POST_PARTITIONING {device}", ctx):
+        run_phase(graph, Phase.POST_PARTITIONING, ctx)
+    shown = graph.copy()
+    shown.name = signature.partitions[device].name
+    signature.graph = shown
+    signature.partitions = {device: shown}
+    return graph
 
 
 def _dump_partitions(ctx, partitions: Mapping[str, Graph], plan: SegmentPlan) -> None:

@@ -36,6 +36,10 @@ class Program:
             raise NotFoundError(f"unknown feeds {sorted(named)}; this program takes {self.feeds}")
         return self._call(*values)
 
+    def wait_compiled(self, timeout_s=None) -> int:
+        """Block until the numba tier runs this program (see ``Session.wait_compiled``)."""
+        return self.session.wait_compiled(timeout_s)
+
     def __repr__(self) -> str:
         return f"<Program of net {self.net.name!r} feeds={self.feeds}>"
 

@@ -123,6 +123,23 @@ class Session:
         """How many signatures have been compiled."""
         return len(self._cache)
 
+    def wait_compiled(self, timeout_s: Optional[float] = None) -> int:
+        """Block until every segment compiled so far runs its final tier; returns how many waited.
+
+        With tiering, a signature's first runs answer from the reference backend
+        while numba compiles in the background; this waits for that (and raises
+        its CompilationError if it failed). Untiered executables are final already.
+        """
+        self._check_open()
+        waited = 0
+        for entry in self._cache.entries():
+            for seg in entry.plan.segments:
+                wait = getattr(seg.executable, "wait", None)
+                if wait is not None:
+                    wait(timeout_s)
+                    waited += 1
+        return waited
+
     @property
     def compile_count(self) -> int:
         return self._cache.compilations

@@ -31,15 +31,32 @@ class NumbaBackend:
         opts = NumbaOptions.make(**{**self.defaults, **options})
         if not opts.tiered:
             return compile_now(graph, opts)
-        from ..reference import ReferenceBackend
-        from .tiered import TieredExecutable, compile_pool
-        snapshot = graph.copy()
-        start = lambda: compile_pool().submit(compile_now, snapshot, opts)  # noqa: E731
-        return TieredExecutable(ReferenceBackend().compile(graph), start, graph.name)
+        return _tiered(graph, opts, compile_now)
+
+    def compile_deferred(self, graph: Graph, prepare, **options):
+        """``compile`` for a graph whose passes have not run yet: ``prepare(graph)`` runs
+        them in place and returns it. Tiered, the reference tier runs ``graph`` as it
+        is and ``prepare`` runs on the compile thread, so the first call waits for neither."""
+        opts = NumbaOptions.make(**{**self.defaults, **options})
+        if not opts.tiered:
+            return compile_now(prepare(graph), opts)
+        return _tiered(graph, opts, lambda g, o: compile_now(prepare(g.copy()), o))
 
     def generate_source(self, graph: Graph, **options) -> str:
         """The generated module and wrapper source of ``graph`` (for dumps and tools)."""
         return _generate(graph, NumbaOptions.make(**{**self.defaults, **options})).readable_source()
+
+
+def _tiered(graph: Graph, opts: NumbaOptions, compile_fn):
+    """A TieredExecutable: the reference backend now, ``compile_fn(graph, opts)`` in the background.
+
+    ``compile_fn`` must not change ``graph`` (segments are shown in run metadata);
+    one that rewrites it copies it first, on the compile thread.
+    """
+    from ..reference import ReferenceBackend
+    from .tiered import TieredExecutable, compile_pool
+    start = lambda: compile_pool().submit(compile_fn, graph, opts)  # noqa: E731
+    return TieredExecutable(ReferenceBackend().compile(graph), start, graph.name)
 
 
 def _generate(graph: Graph, opts: NumbaOptions):

@@ -23,6 +23,16 @@ class Executable(Protocol):
         ...
 
 
+def entry(exe):
+    """The function a hot path calls for ``exe(inputs, state)``.
+
+    An executable may offer ``fast_call``, a plain function doing what its
+    ``__call__`` does without the extra method frame (the numba backend's
+    generated wrapper); anything else is called as it is.
+    """
+    return getattr(exe, "fast_call", exe)
+
+
 def when_compiled(exe, callback) -> None:
     """Call ``callback(faster_exe)`` when ``exe`` has a faster executable to hand over.
 

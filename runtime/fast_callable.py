@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from netjit.backends.base import when_compiled
+from netjit.backends.base import entry, when_compiled
 
 
 def feed_tests(checks, names) -> tuple[list[str], dict]:
@@ -53,8 +53,8 @@ def direct_callable(step, session, state, slow: Callable, rebuild: Callable, sin
     n = len(step.checks)
     names = [f"v{i}" for i in range(n)]
     tests, env = feed_tests(step.checks, names)
-    env.update(session=session, exe=step.exe, state=state, slow=slow, rebuild=rebuild, by_name=by_name)
-    when_compiled(step.exe, lambda compiled: env.__setitem__("exe", compiled))  # its global
+    env.update(session=session, exe=entry(step.exe), state=state, slow=slow, rebuild=rebuild, by_name=by_name)
+    when_compiled(step.exe, lambda compiled: env.__setitem__("exe", entry(compiled)))  # its global
     args = names if step.args is None else [names[i] for i in step.args]
     call = f"exe([{', '.join(args)}], state)"
     if step.pick is None:

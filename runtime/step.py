@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from netjit.backends.base import when_compiled
+from netjit.backends.base import entry, when_compiled
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
@@ -56,7 +56,7 @@ class CompiledStep:
     """Runs a CompiledEntry with feeds and fetches in the caller's order."""
 
     __slots__ = ("entry", "plan", "feed_names", "feed_order", "checks", "fetch_slots",
-                 "direct", "exe", "args", "pick", "_accepts")
+                 "direct", "exe", "call", "args", "pick", "_accepts")
 
     def __init__(self, entry: CompiledEntry, feed_names: Sequence[str], fetch_names: Sequence[str]):
         self.entry = entry
@@ -76,13 +76,14 @@ class CompiledStep:
         self.fetch_slots = tuple(plan.fetch_slots[sorted_pos[name]] for name in fetch_names)
         self._accepts = acceptor(self.checks)
         self.direct = plan.direct
-        self.exe = self.args = self.pick = None
+        self.exe = self.call = self.args = self.pick = None
         if self.direct:
             self._bind_direct()
 
     def _bind_direct(self) -> None:
         seg = self.plan.segments[0]
         self.exe = seg.executable
+        self.call = entry(self.exe)
         when_compiled(self.exe, self._use_compiled)
         args = tuple(self.feed_order[s] for s in seg.in_slots)
         self.args = None if args == tuple(range(len(self.feed_names))) else args
@@ -91,7 +92,7 @@ class CompiledStep:
         self.pick = None if pick == tuple(range(len(seg.out_slots))) else pick
 
     def _use_compiled(self, exe) -> None:
-        self.exe = exe
+        self.exe, self.call = exe, entry(exe)
 
     def accepts(self, values: Sequence) -> bool:
         """True if every value is an ndarray of the compiled dtype, rank and static dims.
@@ -111,7 +112,7 @@ class CompiledStep:
     def run_direct(self, values: Sequence[np.ndarray], state) -> list:
         """The single-segment path: call the executable on this thread."""
         args = values if self.args is None else [values[i] for i in self.args]
-        outs = self.exe(args, state)
+        outs = self.call(args, state)
         return outs if self.pick is None else self.pick_outputs(outs, values)
 
     def pick_outputs(self, outs: Sequence, values: Sequence) -> list:

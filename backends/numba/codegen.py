@@ -255,7 +255,7 @@ class _Generator:
         self.arg_types.append([(np.dtype(g.type(v).dtype), g.type(v).rank, is_free(g, v[0])) for v in args])
         self.emit_kernel(name, items, args, results, parallel=False, pools={})
         par = ""
-        if self.opt.parallel:
+        if self.opt.parallel and not self.always_small(args):
             par = name + "_parallel"
             pools = {v: f"pool_{self.names[v]}" for v in pooled}
             self.emit_kernel(par, items, args, results, parallel=True, pools=pools)
@@ -272,6 +272,13 @@ class _Generator:
                     seen.add(v)
                     out.append(v)
         return out
+
+    def always_small(self, args) -> bool:
+        """True when static shapes keep every call under the parallel threshold
+        (``kernel_call``'s size test would always pick the serial kernel)."""
+        types = [self.graph.type(v) for v in args if not is_free(self.graph, v[0])]
+        return all(t.is_static for t in types) and \
+            sum(int(np.prod(t.shape)) for t in types) < self.opt.parallel_min_size
 
     def emit_kernel(self, name, items, args, results, parallel: bool, pools: dict) -> None:
         m, g = self.module, self.graph

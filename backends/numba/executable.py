@@ -164,6 +164,8 @@ class NumbaExecutable:
         self._gen = gen
         self._graph = graph               # for error reports only (``failing_op``)
         self.run = _build_wrapper(gen, mod, options, self)
+        #: ``run`` itself: hot paths call it without the ``__call__`` frame (``backends.base.entry``)
+        self.fast_call = self.run
 
     def failing_op(self, inputs, state):
         """``(op, blob label, error)`` of the op a failed call failed in, or None.

@@ -72,3 +72,21 @@ def test_dropped_outputs_are_reused_by_the_next_large_call():
     assert again.ctypes.data == address          # the pool handed the buffer back
     held = exe([X])[0]
     assert held.ctypes.data != again.ctypes.data  # ``again`` is still referenced
+
+
+@pytest.mark.parametrize("shape, min_size, has_parallel", [
+    ((4,), 1 << 16, False),          # static and small: the size test could only pick serial
+    ((4,), 4, True),                 # 4 + 4 elements reach a threshold of 4
+    ((None,), 1 << 16, True),        # unknown size: decided per call
+])
+def test_parallel_variant_only_where_a_call_can_reach_the_threshold(shape, min_size, has_parallel):
+    g = Graph("small")
+    x = g.add(Placeholder(np.float32, shape), names=["x"])
+    y = g.add(Placeholder(np.float32, shape), names=["y"])
+    g.inputs += [x, y]
+    g.outputs = [(g.add(Add(), [(x, 0), (y, 0)]), 0)]
+    backend = NumbaBackend(parallel_min_size=min_size)
+    src = backend.generate_source(g)
+    assert ("_parallel" in src) == has_parallel and ("PARALLEL_MIN_SIZE" in src) == has_parallel
+    v = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(backend.compile(g)([v, v])[0], v + v)

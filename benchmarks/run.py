@@ -2,10 +2,12 @@
 
     pip install -e ".[bench]" && python -m benchmarks.run [--quick] [--out FILE]
 
-Times are medians of repeated calls in this one process (min and max too);
+Times are medians of repeated calls in this one process (min and max too):
+W1, W2, W4 and W5 time each implementation for a stretch in turn, W3's
+single-threaded calls alternate round by round;
 "x NumPy" is NumPy's median over the row's median (higher is better), "/ hand"
 the row's median over the hand kernel's (lower is better). Peak memory is the
-largest resident-set growth seen while the row ran. W6 runs in fresh
+largest resident-set growth seen over three calls. W6 runs in fresh
 subprocesses with a temporary cache directory.
 """
 from __future__ import annotations
@@ -58,18 +60,59 @@ class PeakRSS:
         return (self.peak - self.base) / 2**20
 
 
-def measure(fn, min_time: float, max_calls: int = 200, inner: int = 1):
-    fn()
-    fn()
-    times = []
-    with PeakRSS() as mem:
+def _peaks(impls: dict) -> dict:
+    """Resident-set growth over three calls of each implementation (after two warm-up calls)."""
+    peaks = {}
+    for name, fn in impls.items():
+        fn()
+        fn()
+        with PeakRSS() as mem:
+            for _ in range(3):
+                fn()
+        peaks[name] = mem.peak_mb
+    return peaks
+
+
+def measure_blocks(impls: dict, min_time: float, max_calls: int = 200) -> dict:
+    """``{name: (times, peak_mb)}``: each implementation timed for ``min_time`` in turn.
+
+    For the workloads with thread pools: after a call, OpenBLAS's and ONNX
+    Runtime's workers spin for a while, so alternating implementations call
+    by call would time the pools fighting over the two cores.
+    """
+    peaks = _peaks(impls)
+    out = {}
+    for name, fn in impls.items():
+        times: list = []
         start = time.perf_counter()
         while len(times) < max_calls and (time.perf_counter() - start < min_time or len(times) < 5):
             t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        out[name] = (times, peaks[name])
+    return out
+
+
+def measure_interleaved(impls: dict, min_time: float, max_rounds: int = 2000, inner: int = 200) -> dict:
+    """``{name: (times, peak_mb)}`` for single-threaded calls, timed in turn round after round.
+
+    This machine's noise comes in bursts; timed one after the other, a burst
+    could land on one implementation's stretch and skew its ratios.
+    Interleaved rounds spread it over all of them alike. A round times
+    ``inner`` calls of each implementation; rounds go on for ``min_time`` per
+    implementation (at least 5, at most ``max_rounds``).
+    """
+    peaks = _peaks(impls)
+    times: dict = {name: [] for name in impls}
+    start, rounds = time.perf_counter(), 0
+    while rounds < max_rounds and (time.perf_counter() - start < min_time * len(impls) or rounds < 5):
+        for name, fn in impls.items():
+            t0 = time.perf_counter()
             for _ in range(inner):
                 fn()
-            times.append((time.perf_counter() - t0) / inner)
-    return times, mem.peak_mb
+            times[name].append((time.perf_counter() - t0) / inner)
+        rounds += 1
+    return {name: (times[name], peaks[name]) for name in impls}
 
 
 def _onnx(name):
@@ -108,7 +151,7 @@ def bench_w1_w4_w5(rows, min_time):
         if sess is not None:
             _check(sess(x=x), expect)
             impls["ONNX Runtime"] = lambda: sess(x=x)
-        rows.append((name, 1e3, {k: measure(f, min_time) for k, f in impls.items()}))
+        rows.append((name, 1e3, measure_blocks(impls, min_time)))
 
 
 def bench_w2(rows, min_time):
@@ -120,7 +163,7 @@ def bench_w2(rows, min_time):
     sess = _onnx("w2")
     if sess is not None:
         impls["ONNX Runtime"] = lambda: sess(x=x)
-    rows.append(("W2 MLP [ms]", 1e3, {k: measure(f, min_time) for k, f in impls.items()}))
+    rows.append(("W2 MLP [ms]", 1e3, measure_blocks(impls, min_time)))
 
 
 def bench_w3(rows, min_time):
@@ -140,7 +183,7 @@ def bench_w3(rows, min_time):
     if ort is not None:
         impls["ONNX Runtime"] = lambda: ort(x=x, y_in=y)
     rows.append(("W3 x+y (4,) per call [us]", 1e6,
-                 {k: measure(f, min_time, max_calls=2000, inner=200) for k, f in impls.items()}))
+                 measure_interleaved(impls, min_time)))
 
 
 def _w6_run(mode, cache_dir):

@@ -47,6 +47,22 @@ _TCLAMP = F(7.90531110763549805)
 _FLAGS = {"nsz", "contract", "arcp", "reassoc"}
 
 
+def _cached(**options):
+    """``njit`` with numba's on-disk cache (beside this file, else numba's user cache).
+
+    Each helper costs about 0.1 s to compile, in every fresh process that
+    compiles a new kernel calling it; cached, only the first process pays.
+    Where numba finds no writable cache location it refuses ``cache=True``
+    at decoration: then the helper compiles per process, as before.
+    """
+    def wrap(fn):
+        try:
+            return njit(cache=True, **options)(fn)
+        except RuntimeError:        # "cannot cache function ...: no locator available"
+            return njit(**options)(fn)
+    return wrap
+
+
 @intrinsic
 def _i32_as_f32(typingctx, x):
     """Reinterpret int32 bits as float32 (an LLVM bitcast; vectorises)."""
@@ -75,7 +91,7 @@ def _f32_bits(typingctx, x):
 
 # The rounding-bias trick needs (t + B) - B kept as written, so fexp may only
 # contract (fuse multiply-adds), never reassociate.
-@njit(fastmath={"contract"}, error_model="numpy")
+@_cached(fastmath={"contract"}, error_model="numpy")
 def fexp(x):
     """exp(x) in about 15 vector instructions: no branch, no NaN test, no float-to-int conversion.
 
@@ -102,7 +118,7 @@ def fexp(x):
     return p * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + _EXP_ONE_BITS)
 
 
-@njit(fastmath=_FLAGS, error_model="numpy")
+@_cached(fastmath=_FLAGS, error_model="numpy")
 def ftanh(x):
     """tanh as Eigen's clamped 13/6 rational function; the clamp passes NaN through."""
     c = -_TCLAMP if x < -_TCLAMP else x
@@ -145,7 +161,7 @@ fmaximum = _nan_propagating("llvm.maximum", "max(a, b) as np.maximum: NaN if eit
 fminimum = _nan_propagating("llvm.minimum", "min(a, b) as np.minimum: NaN if either is NaN.")
 
 
-@njit(fastmath=_FLAGS, error_model="numpy")
+@_cached(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""
     return _ONE / (_ONE + fexp(-x))
@@ -167,7 +183,7 @@ def bdim(d, full):
     raise ValueError("shapes do not broadcast")
 
 
-@njit
+@_cached()
 def imatmul(a, b):
     """Integer 2-D matmul (BLAS has none); i-k-j order so the inner loop vectorises."""
     m, k = a.shape

@@ -47,3 +47,23 @@ def test_exp_overflow_and_underflow_thresholds():
     assert out[1] == np.inf and out[2] == np.inf and out[8] == np.inf
     assert out[3] >= tiny and 0 < out[4] < tiny
     assert out[5] == 0 and out[6] == 0 and out[7] == 0
+
+
+def test_helpers_compile_without_a_writable_cache(monkeypatch):
+    """numba refuses cache=True where it can write no cache; the helper then compiles per process."""
+    import numba
+    from netjit.backends.numba import mathlib
+
+    def strict_njit(*, cache=False, **options):
+        if cache:
+            raise RuntimeError("cannot cache function 'f': no locator available for file '<ro>'")
+        return numba.njit(**options)
+
+    monkeypatch.setattr(mathlib, "njit", strict_njit)
+
+    def twice(x):
+        return x * 2.0
+
+    helper = mathlib._cached(error_model="numpy")(twice)
+    assert helper(np.float32(1.5)) == 3.0 and helper._cache.__class__.__name__ == "NullCache"
+    assert mathlib.ftanh._cache.__class__.__name__ == "FunctionCache"   # this checkout is writable

@@ -201,3 +201,17 @@ def test_variable_reads_the_store_and_updates_chain():
 def test_inference_errors_say_what_is_wrong(op, types, message):
     with pytest.raises(InferError, match=message):
         op.infer(*types)
+
+
+def test_elementwise_reference_dtype_memo_keeps_errors_and_attributes_apart():
+    """``result_dtype`` memoises per op and input dtypes: rejections are not memoised,
+    and ops differing only in class or attributes get their own answers."""
+    for _ in range(2):
+        with pytest.raises(InferError, match="does not accept dtype bool"):
+            O.Tanh().reference(np.array([True, False]))
+    f32, i32 = np.ones(2, np.float32), np.ones(2, np.int32)
+    assert O.Add().reference(f32, f32)[0].dtype == np.float32
+    assert O.Add().reference(i32, i32)[0].dtype == np.int32
+    assert O.Add().reference(i32, f32)[0].dtype == np.float64
+    assert O.Sub().result_dtype(f32, f32) == np.float32
+    assert O.LT().reference(f32, f32)[0].dtype == np.bool_

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
-from netjit.errors import InvalidArgumentError, NotFoundError
+from netjit.errors import CompilationError, InvalidArgumentError, NotFoundError
 
 from .ir import Graph
 from .lowering import Lowered, lower
@@ -131,6 +131,16 @@ class CompileTrace:
 
     def __init__(self):
         self.events: list[TraceEvent] = []
+        self.sealed: int = None
+
+    def seal(self) -> None:
+        """Mark where the compile the first run waited for ends; deferred passes add
+        their events later, from the compile thread, while that run may be recording."""
+        self.sealed = len(self.events)
+
+    def sealed_events(self) -> list[TraceEvent]:
+        """The events up to ``seal`` (all of them if it was never sealed)."""
+        return list(self.events[:self.sealed] if self.sealed is not None else self.events)
 
     @contextlib.contextmanager
     def span(self, name: str, category: str, **args) -> Iterator[dict]:
@@ -163,7 +173,7 @@ class CompileTrace:
 class CompiledSignature:
     """Everything compiling one signature produced, kept for metadata and dumps."""
 
-    graph: Graph                      # optimised and placed, before partitioning
+    graph: Graph                      # optimised and placed, before partitioning (deferred: the segment's)
     partitions: dict[str, Graph]      # per device, with Send/Recv
     plan: SegmentPlan
     executables: list                 # one per segment of ``plan``
@@ -222,6 +232,7 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
             info["tier"] = getattr(exe, "tier", None)
             info["cache_hit"] = getattr(exe, "cache_hit", None)
         executables.append(exe)
+    trace.seal()
     return CompiledSignature(graph, parts.graphs, plan, executables, trace)
 
 
@@ -231,11 +242,20 @@ def _defers_passes(backend, config, placer: Placer, by_feeds: bool) -> bool:
 
     Only on one device: there a signature is at most one segment, so the
     passes see the whole graph either way. Never with a dump directory, whose
-    reader wants the optimised graphs written by the time the run returns.
+    reader wants the optimised graphs written by the time the run returns, nor
+    while passes are verified (tests, ``NETJIT_DEBUG=1``): a pass or verifier
+    error must fail the call that compiled, not a later one.
     """
     return (not by_feeds and len(placer.devices) == 1 and hasattr(backend, "compile_deferred")
             and bool(getattr(config, "tiered", False)) and not getattr(config, "dump_dir", None)
-            and not os.environ.get("NETJIT_DUMP_DIR"))
+            and not os.environ.get("NETJIT_DUMP_DIR") and not _verifies_passes(config))
+
+
+def _verifies_passes(config) -> bool:
+    """``PassOptions.verify`` as the passes will resolve it, without importing them."""
+    from netjit.config import verify_passes_by_default
+    verify = getattr(config, "verify_passes", None)
+    return bool(verify) if verify is not None else verify_passes_by_default(os.environ)
 
 
 def _compile_deferred(graph: Graph, name: str, feeds: list, fetches: Sequence[str], targets: Sequence[str],
@@ -249,6 +269,9 @@ def _compile_deferred(graph: Graph, name: str, feeds: list, fetches: Sequence[st
     Pruning decides what runs (an Assign nobody needs must not), so it
     comes first; the other passes, plugins' too, only rewrite how it is
     computed, and every op has a reference implementation to run unrewritten.
+    The plan keeps the segment's inputs and outputs, which passes preserve
+    (``_optimize_segment`` checks). A pass that fails there fails the calls
+    after the first, as a failed numba compile does.
     """
     with trace.span("prune", "compile"):
         prune(graph)
@@ -268,6 +291,7 @@ def _compile_deferred(graph: Graph, name: str, feeds: list, fetches: Sequence[st
             exe = backend.compile_deferred(seg.graph, prepare, **backend_options(config))
             info["tier"] = getattr(exe, "tier", None)
         signature.executables.append(exe)
+    trace.seal()
     return signature
 
 
@@ -282,7 +306,9 @@ def _optimize_segment(signature: CompiledSignature, device: str, config, feeds, 
     from netjit.passes import Phase, run_phase
     trace = signature.trace
     ctx = _pass_context(config, feeds, fetches, targets, False)
-    placer = Placer([device])       # places what the passes add; this device is the only one
+    # places what the passes add (every node there was is placed); this device is the only one
+    placer = Placer([device], allow_soft_placement=bool(getattr(config, "allow_soft_placement", False)))
+    n_inputs, n_outputs = len(graph.inputs), len(graph.outputs)
     with trace.passes("PRE_PLACEMENT", ctx):
         run_phase(graph, Phase.PRE_PLACEMENT, ctx)
     placer.place(graph)
@@ -291,6 +317,10 @@ def _optimize_segment(signature: CompiledSignature, device: str, config, feeds, 
     placer.place(graph)
     with trace.passes(f"POST_PARTITIONING {device}", ctx):
         run_phase(graph, Phase.POST_PARTITIONING, ctx)
+    if (len(graph.inputs), len(graph.outputs)) != (n_inputs, n_outputs):
+        raise CompilationError(f"the passes changed segment {graph.name!r}'s signature: "
+                               f"{n_inputs} inputs and {n_outputs} outputs became "
+                               f"{len(graph.inputs)} and {len(graph.outputs)}")
     shown = graph.copy()
     shown.name = signature.partitions[device].name
     signature.graph = shown

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Mapping, Optional
+
+
+def verify_passes_by_default(env: Mapping[str, str]) -> bool:
+    """What ``SessionConfig(verify_passes=None)`` means: verify under pytest and with NETJIT_DEBUG=1."""
+    return bool(env.get("PYTEST_CURRENT_TEST")) or env.get("NETJIT_DEBUG", "") == "1"
 
 
 @dataclass(frozen=True)

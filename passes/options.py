@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+from netjit.config import verify_passes_by_default
 from netjit.errors import InvalidArgumentError
 
 #: SessionConfig field -> PassOptions field, for the fields the passes read.
@@ -77,7 +78,7 @@ def from_config(config=None, env: Optional[Mapping] = None, **overrides) -> Pass
         if config is not None and getattr(config, cfg_name, None) is not None:
             values[opt_name] = getattr(config, cfg_name)
     if values.get("verify") is None:  # None: on in tests and debug mode
-        values["verify"] = bool(env.get("PYTEST_CURRENT_TEST")) or env.get("NETJIT_DEBUG", "") == "1"
+        values["verify"] = verify_passes_by_default(env)
     level = _env_int(env, "NETJIT_OPT_LEVEL")
     if level is not None:
         values["opt_level"] = level

@@ -124,21 +124,21 @@ class Session:
         return len(self._cache)
 
     def wait_compiled(self, timeout_s: Optional[float] = None) -> int:
-        """Block until every segment compiled so far runs its final tier; returns how many waited.
+        """Block until every segment compiled so far runs its final tier; returns how many
+        tiered segments there are (untiered executables are final already).
 
         With tiering, a signature's first runs answer from the reference backend
-        while numba compiles in the background; this waits for that (and raises
-        its CompilationError if it failed). Untiered executables are final already.
+        while passes and numba run in the background; this waits for them and
+        raises what failed there (a CompilationError or a pass's error). Past
+        ``timeout_s`` in all it raises ``concurrent.futures.TimeoutError``.
         """
         self._check_open()
-        waited = 0
-        for entry in self._cache.entries():
-            for seg in entry.plan.segments:
-                wait = getattr(seg.executable, "wait", None)
-                if wait is not None:
-                    wait(timeout_s)
-                    waited += 1
-        return waited
+        deadline = deadline_of(timeout_s)
+        tiered = [seg.executable for entry in self._cache.entries() for seg in entry.plan.segments
+                  if hasattr(seg.executable, "wait")]
+        for exe in tiered:
+            exe.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return len(tiered)
 
     @property
     def compile_count(self) -> int:

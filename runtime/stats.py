@@ -58,7 +58,7 @@ class RunMetadata:
         self.partition_graphs = list(partitions.values())
         self.run_start, self.run_duration = start, duration
         self.executor_cache = "compiled" if compiled is not None else "cache hit"
-        self.compile_events = list(compiled.events) if compiled is not None else []
+        self.compile_events = compiled.sealed_events() if compiled is not None else []
         busy = sum(s.duration for s in self.step_stats)
         self.cost_summary = {
             "segments": len(self.step_stats), "devices": len(self.partition_graphs),

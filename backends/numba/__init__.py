@@ -31,7 +31,9 @@ class NumbaBackend:
         opts = NumbaOptions.make(**{**self.defaults, **options})
         if not opts.tiered:
             return compile_now(graph, opts)
-        return _tiered(graph, opts, compile_now)
+        # the reference tier reads ``graph`` now: numba must compile that graph, not
+        # whatever the caller makes of it before the compile thread gets to it
+        return _tiered(graph.copy(), opts, compile_now)
 
     def compile_deferred(self, graph: Graph, prepare, **options):
         """``compile`` for a graph whose passes have not run yet: ``prepare(graph)`` runs

@@ -1,17 +1,41 @@
 """Deferred passes: a tiered session on one device answers its first run before the passes run.
 
 The first run's reference tier runs the pruned, unoptimised graph; the pass
-phases run on the compile thread just before numba generates code.
+phases run on the compile thread just before numba generates code. Tests
+verify passes by default, which turns deferral off, so these tests say
+``verify_passes=False`` where they want it.
 """
 from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import threading
 
 import numpy as np
 import pytest
 
 import netjit as nj
+from netjit.backends.numba import NumbaBackend
+from netjit.backends.numba.tiered import compile_pool
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import Placeholder, Tanh
+from netjit.passes import REGISTRY, Phase, register_pass
 from netjit.runtime.stats import RunMetadata
 
 FULL = nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE)
+DEFER = dict(tiered=True, verify_passes=False)
+
+
+@contextlib.contextmanager
+def compile_thread_blocked():
+    """Hold the compile thread, so what a first run left for it has not started yet."""
+    release, started = threading.Event(), threading.Event()
+    compile_pool().submit(lambda: (started.set(), release.wait(60)))
+    started.wait(60)
+    try:
+        yield
+    finally:
+        release.set()
 
 
 def _chain_net():
@@ -38,15 +62,17 @@ def _stage_names(events):
 def test_first_run_answers_before_the_passes_then_the_compiled_tier_is_optimised():
     net, y = _chain_net()
     xv = np.linspace(-2, 2, 11).astype(np.float32)
-    with nj.Session(net, nj.SessionConfig(tiered=True)) as s:
+    with nj.Session(net, nj.SessionConfig(**DEFER)) as s:
         md = RunMetadata()
-        np.testing.assert_allclose(s.run(y, {"x": xv}, options=FULL, run_metadata=md), _expected(xv), rtol=1e-6)
+        with compile_thread_blocked():
+            got = s.run(y, {"x": xv}, options=FULL, run_metadata=md)
+            (entry,) = s._cache.entries()
+            ops_before = sorted(entry.compiled.graph.op(n).name for n in entry.compiled.graph.nx)
+        np.testing.assert_allclose(got, _expected(xv), rtol=1e-6)
         first = _stage_names(md.compile_events)
         assert first[:2] == ["lower", "prune"] and "placement" in first and "segments" in first
         assert not any(n.startswith(("PRE_PLACEMENT", "pass ")) for n in first)
         assert [st.tier for st in md.step_stats] == ["reference"]
-        (entry,) = s._cache.entries()
-        ops_before = sorted(entry.compiled.graph.op(n).name for n in entry.compiled.graph.nx)
         assert "Exp" not in ops_before and ops_before.count("Tanh") == 4    # pruned, not fused
         assert s.wait_compiled(timeout_s=300) == 1
         later = _stage_names(entry.compiled.trace.events)
@@ -58,7 +84,7 @@ def test_first_run_answers_before_the_passes_then_the_compiled_tier_is_optimised
         assert entry.compiled.partitions["cpu:0"].name == f"{net.name}@cpu:0"
         md2 = RunMetadata()
         np.testing.assert_allclose(s.run(y, {"x": xv}, options=FULL, run_metadata=md2), _expected(xv), rtol=1e-5)
-        assert [st.tier for st in md2.step_stats] == ["numba"]
+        assert [st.tier for st in md2.step_stats] == ["numba"] and md2.compile_events == []
         assert md2.partition_graphs[0] is entry.compiled.partitions["cpu:0"]
 
 
@@ -68,7 +94,7 @@ def test_a_stateful_op_nobody_fetches_does_not_run_in_the_first_tier():
     one = net.Const(np.ones(3, np.float32), "one")
     total = net.Add([one, one], "total")
     net.AssignAdd([v, total], "bump")
-    with nj.Session(net) as s:
+    with nj.Session(net, nj.SessionConfig(**DEFER)) as s:
         np.testing.assert_array_equal(s.run(total), [2, 2, 2])
         np.testing.assert_array_equal(s.run(v), [0, 0, 0])
         s.run([], targets=["bump"])
@@ -79,9 +105,10 @@ def test_a_stateful_op_nobody_fetches_does_not_run_in_the_first_tier():
 
 
 @pytest.mark.parametrize("config", [
-    dict(tiered=False),
-    dict(tiered=True, device_count={"cpu": 2}),
-    dict(tiered=True, backend="reference"),
+    dict(tiered=False, verify_passes=False),
+    dict(DEFER, device_count={"cpu": 2}),
+    dict(DEFER, backend="reference"),
+    dict(tiered=True),                  # verified (as under pytest by default): a pass error fails this call
 ])
 def test_passes_run_before_the_first_result_when_nothing_is_deferred(config):
     net, y = _chain_net()
@@ -95,7 +122,7 @@ def test_passes_run_before_the_first_result_when_nothing_is_deferred(config):
 
 def test_a_dump_directory_gets_the_optimised_graphs_before_the_run_returns(tmp_path):
     net, y = _chain_net()
-    with nj.Session(net, nj.SessionConfig(tiered=True, dump_dir=str(tmp_path))) as s:
+    with nj.Session(net, nj.SessionConfig(**DEFER, dump_dir=str(tmp_path))) as s:
         s.run(y, {"x": np.ones(3, np.float32)})
         (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
         assert "FusedElementwise" in (folder / "partitions.txt").read_text()
@@ -104,14 +131,14 @@ def test_a_dump_directory_gets_the_optimised_graphs_before_the_run_returns(tmp_p
 def test_a_partial_run_is_not_deferred():
     net, y = _chain_net()
     xv = np.ones(4, np.float32)
-    with nj.Session(net) as s:
+    with nj.Session(net, nj.SessionConfig(**DEFER)) as s:
         h = s.partial_run_setup([y], ["x"])
         np.testing.assert_allclose(s.partial_run(h, [y], {"x": xv})[0], _expected(xv), rtol=1e-5)
 
 
 def test_program_wait_compiled_switches_to_numba():
     net, y = _chain_net()
-    prog = nj.compile(net, y, feeds=["x"], tiered=True)
+    prog = nj.compile(net, y, feeds=["x"], **DEFER)
     xv = np.linspace(-3, 3, 7).astype(np.float32)
     first = prog(xv)
     assert prog.wait_compiled(timeout_s=300) == 1
@@ -126,3 +153,45 @@ def test_wait_compiled_on_a_closed_session_raises():
     s.close()
     with pytest.raises(nj.errors.FailedPreconditionError):
         s.wait_compiled()
+
+
+def test_a_deferred_pass_that_fails_fails_the_calls_after_the_first():
+    net, y = _chain_net()
+    xv = np.ones(3, np.float32)
+    with REGISTRY.scratch():
+        @register_pass("explode_later", phase=Phase.PRE_PLACEMENT, opt_level=1)
+        def explode_later(graph, ctx):
+            raise KeyError("boom")
+
+        with nj.Session(net, nj.SessionConfig(**DEFER)) as s:
+            np.testing.assert_allclose(s.run(y, {"x": xv}), _expected(xv), rtol=1e-6)   # reference tier
+            with pytest.raises(nj.errors.PassError, match="explode_later.*KeyError"):
+                s.wait_compiled(timeout_s=300)
+            with pytest.raises(nj.errors.PassError, match="explode_later"):
+                s.run(y, {"x": xv})
+            np.testing.assert_array_equal(s.run("x", {"x": xv}), xv)     # other signatures still run
+
+
+def test_wait_compiled_times_out_as_a_whole():
+    net, y = _chain_net()
+    with nj.Session(net, nj.SessionConfig(**DEFER)) as s:
+        with compile_thread_blocked():
+            s.run(y, {"x": np.ones(2, np.float32)})
+            with pytest.raises(concurrent.futures.TimeoutError):
+                s.wait_compiled(timeout_s=0.05)
+        assert s.wait_compiled(timeout_s=300) == 1
+
+
+def test_numba_compiles_the_graph_as_it_was_handed_over():
+    g = Graph("handed")
+    x = g.add(Placeholder(np.float32, (None,)), names=["x"])
+    g.inputs.append(x)
+    t = g.add(Tanh(), [(x, 0)])
+    g.outputs = [(t, 0)]
+    with compile_thread_blocked():
+        exe = NumbaBackend(tiered=True).compile(g)
+        xv = np.linspace(-1, 1, 5).astype(np.float32)
+        np.testing.assert_allclose(exe([xv])[0], np.tanh(xv), rtol=1e-6)
+        g.outputs = [(g.add(Tanh(), [(t, 0)]), 0)]          # the caller reuses its graph
+    exe.wait(timeout=300)
+    np.testing.assert_allclose(exe([xv])[0], np.tanh(xv), rtol=1e-6)

@@ -215,26 +215,41 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
     with trace.passes("POST_PLACEMENT", ctx):
         run_phase(graph, Phase.POST_PLACEMENT, ctx)
     placer.place(graph)  # nodes a pass added
-    with trace.span("partition", "compile") as info:
-        parts = partition(graph)
-        info["partitions"] = len(parts.graphs)
+    parts = _partition(graph, trace)
     for dev, part in parts.graphs.items():
         with trace.passes(f"POST_PARTITIONING {dev}", ctx):
             run_phase(part, Phase.POST_PARTITIONING, ctx)
-    with trace.span("segments", "compile") as info:
-        plan = split(parts, by_feeds=by_feeds, name=name)
-        info["segments"] = len(plan.segments)
+    plan = _split(parts, trace, by_feeds, name)
     _dump_partitions(ctx, parts.graphs, plan)
-    executables = []
-    for seg in plan.segments:
-        with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
-            exe = compile_graph(seg.graph, backend, config)
-            info["tier"] = getattr(exe, "tier", None)
-            info["cache_hit"] = getattr(exe, "cache_hit", None)
-        executables.append(exe)
+    executables = _compile_segments(plan, trace, backend, lambda seg: compile_graph(seg.graph, backend, config))
     trace.seal()
     return CompiledSignature(graph, parts.graphs, plan, executables, trace)
 
+
+def _partition(graph: Graph, trace: CompileTrace):
+    with trace.span("partition", "compile") as info:
+        parts = partition(graph)
+        info["partitions"] = len(parts.graphs)
+    return parts
+
+
+def _split(parts, trace: CompileTrace, by_feeds: bool, name: str) -> SegmentPlan:
+    with trace.span("segments", "compile") as info:
+        plan = split(parts, by_feeds=by_feeds, name=name)
+        info["segments"] = len(plan.segments)
+    return plan
+
+
+def _compile_segments(plan: SegmentPlan, trace: CompileTrace, backend, compile_one) -> list:
+    """``compile_one(segment)`` for each segment, each timed with its tier and cache hit."""
+    executables = []
+    for seg in plan.segments:
+        with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
+            exe = compile_one(seg)
+            info["tier"] = getattr(exe, "tier", None)
+            info["cache_hit"] = getattr(exe, "cache_hit", None)
+        executables.append(exe)
+    return executables
 
 
 def _defers_passes(backend, config, placer: Placer, by_feeds: bool) -> bool:
@@ -277,20 +292,14 @@ def _compile_deferred(graph: Graph, name: str, feeds: list, fetches: Sequence[st
         prune(graph)
     with trace.span("placement", "compile", devices=list(placer.devices)):
         placer.place(graph)
-    with trace.span("partition", "compile") as info:
-        parts = partition(graph)
-        info["partitions"] = len(parts.graphs)
-    with trace.span("segments", "compile") as info:
-        plan = split(parts, name=name)
-        info["segments"] = len(plan.segments)
+    parts = _partition(graph, trace)
+    plan = _split(parts, trace, False, name)
     signature = CompiledSignature(graph, parts.graphs, plan, [], trace)
-    for seg in plan.segments:
+
+    def compile_one(seg):
         prepare = functools.partial(_optimize_segment, signature, seg.device, config, feeds, fetches, targets)
-        with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?"),
-                        passes="deferred") as info:
-            exe = backend.compile_deferred(seg.graph, prepare, **backend_options(config))
-            info["tier"] = getattr(exe, "tier", None)
-        signature.executables.append(exe)
+        return backend.compile_deferred(seg.graph, prepare, **backend_options(config))
+    signature.executables = _compile_segments(plan, trace, backend, compile_one)
     trace.seal()
     return signature
 

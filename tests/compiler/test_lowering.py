@@ -1,4 +1,6 @@
 """Lowering a Net to SSA: writes, rewrites, inputs, feeds, devices, state ordering."""
+import re
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def test_external_inputs_are_blobs_read_before_written():
     np.testing.assert_array_equal(s, a + b)
     np.testing.assert_array_equal(b2, (a + b) * a)
     unfed = lower(net.ops, net.name)
-    assert "blob 'a' is read by Add 's' in net 'ext', but nothing produces it and it is not fed" \
+    assert f"blob 'a' is read by Add 's' in net {net.name!r}, but nothing produces it and it is not fed" \
         in unfed.missing["s"]
 
 
@@ -241,6 +243,6 @@ def test_host_ops_keep_their_program_order():
 def test_lowering_names_the_op_when_types_clash_across_external_inputs():
     net = nj.Net("clash")
     net.Add(["a", "b"], "s")
-    with pytest.raises(InvalidArgumentError, match=r"Add 's' in net 'clash': input 'a' is f32\[3\], 'b' is "
-                                                   r"f32\[4\]: shapes \[3\] and \[4\] do not broadcast"):
+    with pytest.raises(InvalidArgumentError, match=rf"Add 's' in net {re.escape(repr(net.name))}: input 'a' is "
+                                                   r"f32\[3\], 'b' is f32\[4\]: shapes \[3\] and \[4\] do not broadcast"):
         lower(net.ops, net.name, inputs={"a": t(3), "b": t(4)})

@@ -32,7 +32,7 @@ class SegmentRun:
     @property
     def tier(self) -> str:
         """The executable's tier, read at each run: a tiered executable moves
-        from "reference" to "numba" once its compiled tier is ready."""
+        from "reference" to "numba" (or "native") once its compiled tier is ready."""
         return getattr(self.executable, "tier", "reference")
 
 

@@ -76,7 +76,13 @@ def _generate(graph: Graph, opts: NumbaOptions):
 
 
 def compile_now(graph: Graph, opts: NumbaOptions):
-    """Generate, compile (or load from the cache) and wrap ``graph``."""
+    """Generate, compile (or load from the cache) and wrap ``graph``: natively when
+    it qualifies (``backends.native``), else through numba."""
+    if opts.native:
+        from ..native import compile_native
+        exe = compile_native(graph, opts)
+        if exe is not None:
+            return exe
     from .executable import NumbaExecutable, dump_source, load_compiled
     gen = _generate(graph, opts)
     mod, key, hit = load_compiled(gen, opts, graph.name)
@@ -86,6 +92,6 @@ def compile_now(graph: Graph, opts: NumbaOptions):
 
 
 def cache_stats() -> dict:
-    """Process-wide counters: memory_hits, disk_hits, misses, corrupt, numba_compiles."""
+    """Process-wide counters: memory_hits, disk_hits, misses, corrupt, numba_compiles, native_compiles."""
     from .cache import STATS
     return dict(STATS)

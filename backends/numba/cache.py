@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-STATS = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "corrupt": 0, "numba_compiles": 0}
+STATS = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "corrupt": 0, "numba_compiles": 0, "native_compiles": 0}
 _MEMORY: dict = {}
 _LOCK = threading.RLock()
 _SOURCE_HASH: list = []

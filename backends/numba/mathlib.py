@@ -24,26 +24,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-F = np.float32
-_LOG2E = F(1.4426950408889634)
-_LN2_HI = F(0.693359375)
-_LN2_LO = F(-2.12194440e-4)
-# exp(r) = 1 + r + r**2 (Q0 r**3 + Q1 r**2 + Q2 r + Q3) on |r| <= ln2/2.
-_Q0, _Q1, _Q2, _Q3 = (F(c) for c in (8.312801830470562e-3, 4.1890207678079605e-2,
-                                     1.6667111217975616e-1, 4.99992311000824e-1))
-_EXP_LO = F(-88.0)
-_ROUND_BIAS = F(12582912.0)  # 1.5 * 2**23
-_ROUND_BIAS_HI = F(12582912.0 + 128)
-_EXP_ONE_BITS = np.int32(127 << 23)
-_ONE = F(1.0)
-# Eigen's generic_fast_tanh_float: a 13/6 rational approximation.
-_A = [F(c) for c in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-                     5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-                     4.89352455891786e-03)]
-_A13, _A11, _A9, _A7, _A5, _A3, _A1 = _A
-_B6, _B4, _B2, _B0 = (F(c) for c in (1.19825839466702e-06, 1.18534705686654e-04,
-                                     2.26843463243900e-03, 4.89352518554385e-03))
-_TCLAMP = F(7.90531110763549805)
+from .. import approx as C
+
 _FLAGS = {"nsz", "contract", "arcp", "reassoc"}
 
 
@@ -104,36 +86,36 @@ def fexp(x):
     |r| <= ln2/2 is 1 + r + r**2 q(r), q a cubic fitted for relative error
     (1.1e-7 in exact arithmetic).
     """
-    c = _EXP_LO if x < _EXP_LO else x
-    t = c * _LOG2E + _ROUND_BIAS
-    biased = _ROUND_BIAS_HI if t > _ROUND_BIAS_HI else t
-    n = biased - _ROUND_BIAS
-    r = c - n * _LN2_HI
-    r = r - n * _LN2_LO
-    p = _Q0 * r + _Q1
-    p = p * r + _Q2
-    p = p * r + _Q3
-    p = p * r + _ONE
-    p = p * r + _ONE
-    return p * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + _EXP_ONE_BITS)
+    c = C.EXP_LO if x < C.EXP_LO else x
+    t = c * C.LOG2E + C.ROUND_BIAS
+    biased = C.ROUND_BIAS_HI if t > C.ROUND_BIAS_HI else t
+    n = biased - C.ROUND_BIAS
+    r = c - n * C.LN2_HI
+    r = r - n * C.LN2_LO
+    p = C.Q0 * r + C.Q1
+    p = p * r + C.Q2
+    p = p * r + C.Q3
+    p = p * r + C.ONE
+    p = p * r + C.ONE
+    return p * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + C.EXP_ONE_BITS)
 
 
 @_cached(fastmath=_FLAGS, error_model="numpy")
 def ftanh(x):
     """tanh as Eigen's clamped 13/6 rational function; the clamp passes NaN through."""
-    c = -_TCLAMP if x < -_TCLAMP else x
-    c = _TCLAMP if c > _TCLAMP else c
+    c = -C.TCLAMP if x < -C.TCLAMP else x
+    c = C.TCLAMP if c > C.TCLAMP else c
     x2 = c * c
-    p = _A13 * x2 + _A11
-    p = p * x2 + _A9
-    p = p * x2 + _A7
-    p = p * x2 + _A5
-    p = p * x2 + _A3
-    p = p * x2 + _A1
+    p = C.A13 * x2 + C.A11
+    p = p * x2 + C.A9
+    p = p * x2 + C.A7
+    p = p * x2 + C.A5
+    p = p * x2 + C.A3
+    p = p * x2 + C.A1
     p = p * c
-    q = _B6 * x2 + _B4
-    q = q * x2 + _B2
-    q = q * x2 + _B0
+    q = C.B6 * x2 + C.B4
+    q = q * x2 + C.B2
+    q = q * x2 + C.B0
     return p / q
 
 
@@ -164,7 +146,7 @@ fminimum = _nan_propagating("llvm.minimum", "min(a, b) as np.minimum: NaN if eit
 @_cached(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""
-    return _ONE / (_ONE + fexp(-x))
+    return C.ONE / (C.ONE + fexp(-x))
 
 
 @njit(inline="always")

@@ -30,6 +30,10 @@ class NumbaOptions:
     tiered
         Return at once; run on the reference backend until a background
         thread has compiled the segment.
+    native
+        Compile segments made only of float elementwise ops with the native
+        code generator (``backends.native``: LLVM IR through llvmlite, no
+        numba); ``NETJIT_NATIVE=0`` turns it off.
     dump_dir
         Where to write generated sources (also ``NETJIT_DUMP_DIR``); failed
         compilations are always dumped.
@@ -41,6 +45,7 @@ class NumbaOptions:
     cache: bool = True
     cache_dir: Optional[str] = None
     tiered: bool = False
+    native: bool = True
     dump_dir: Optional[str] = None
 
     @classmethod
@@ -48,6 +53,8 @@ class NumbaOptions:
         env = {}
         if os.environ.get("NETJIT_CACHE", "").strip() in ("0", "false", "off"):
             env["cache"] = False
+        if os.environ.get("NETJIT_NATIVE", "").strip() in ("0", "false", "off"):
+            env["native"] = False
         base = replace(cls(), **env)
         known = {k: v for k, v in overrides.items() if k in cls.__dataclass_fields__ and v is not None}
         opts = replace(base, **known)

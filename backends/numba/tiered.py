@@ -4,7 +4,8 @@
 while a background thread generates and compiles the numba code; once it is
 ready, calls switch to it, and holders registered with ``on_compiled`` call
 the compiled executable directly from then on. ``tier`` is "reference" until
-the switch and "numba" after it, for run metadata. A failed background
+the switch and the compiled tier's ("numba", or "native" for segments the
+native code generator took) after it, for run metadata. A failed background
 compilation is not hidden: the next call raises its CompilationError.
 """
 from __future__ import annotations
@@ -67,7 +68,8 @@ class TieredExecutable:
         self.compiled = None
         self.tier = "reference"
         #: calls run through this wrapper per tier, e.g. {"reference": 3, "numba": 10}
-        self.calls = {"reference": 0, "numba": 0}
+        #: (the compiled tier is "numba" or, for native segments, "native")
+        self.calls = {"reference": 0}
         self.listeners: list = []
 
     def __call__(self, inputs, state=None):
@@ -85,8 +87,8 @@ class TieredExecutable:
                 return self.reference(inputs, state)
             exe = self.compiled = self.future.result()   # raises CompilationError if it failed
             self._notify(exe)
-        self.tier = "numba"
-        self.calls["numba"] += 1
+        self.tier = tier = exe.tier
+        self.calls[tier] = self.calls.get(tier, 0) + 1
         return exe(inputs, state)
 
     def on_compiled(self, callback) -> None:
@@ -103,7 +105,7 @@ class TieredExecutable:
         callback(self.compiled)
 
     def _notify(self, exe) -> None:
-        self.tier = "numba"
+        self.tier = exe.tier
         with self.lock:
             listeners, self.listeners = self.listeners, []
         for callback in listeners:

@@ -1,0 +1,184 @@
+"""A loaded native segment, called through cffi (its C backend alone).
+
+The wrapper checks the inputs (arity, dtype, C order, shapes), allocates the
+outputs and calls the native function on the whole range, or on one slice
+per core for large tensors: the call releases the GIL, so the slices run in
+parallel on the process's worker threads.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from netjit.errors import InvalidArgumentError
+
+from .emit import Layout
+
+_POOL: list = []
+_POOL_LOCK = threading.Lock()
+#: slices start at multiples of this many elements (whole cache lines and vectors)
+_ALIGN = 64
+
+
+def _pool():
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="netjit-native"))
+        return _POOL[0]
+
+
+class NativeExecutable:
+    """A segment compiled by the native code generator: ``__call__(inputs, state)``."""
+
+    tier = "native"
+
+    def __init__(self, graph, layout: Layout, source, key: str, address: int,
+                 parallel_min_size: int, parallel: bool, cache_hit: bool):
+        # cffi's C-level FFI parses these simple types itself: ``cffi.FFI()`` would
+        # import pycparser (30 ms of a warm start) for the same thing
+        import _cffi_backend
+        self.name = graph.name
+        self.input_names = tuple(graph.name_of_input(n) for n in graph.inputs)
+        self._source = source
+        self.key = key
+        self.cache_hit = bool(cache_hit)
+        ffi = _cffi_backend.FFI()
+        n_ptrs = len(layout.args) + len(layout.out_dtypes)
+        fn = ffi.cast(f"void(*)(int64_t, int64_t{', void*' * n_ptrs})", address)
+        general = _wrapper(self, layout, fn, ffi.from_buffer, parallel_min_size if parallel else None)
+        self.run = _fast_wrapper(layout, len(self.input_names), fn, ffi.from_buffer,
+                                 parallel_min_size if parallel else None, general)
+        self.fast_call = self.run
+
+    @property
+    def source(self) -> str:
+        """The LLVM IR that was compiled (``netjit compile`` and dumps show it)."""
+        if callable(self._source):
+            self._source = self._source()
+        return self._source
+
+    def __call__(self, inputs, state=None):
+        return self.run(inputs, state)
+
+    def __repr__(self) -> str:
+        return f"<NativeExecutable {self.name!r} key={self.key[:12]}>"
+
+
+def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, parallel_min, general):
+    """``run`` for the common call, as straight-line generated code (W3 measures it):
+    arrays of the compiled dtypes, equal shapes, C order; anything else goes to
+    ``general``. A non-contiguous array needs no test: its buffer (a simple,
+    stride-less request) raises BufferError."""
+    if n_inputs == 0:
+        return general
+    names = [f"a{i}" for i in range(n_inputs)]
+    full = [f"a{a.input}" for a in layout.args if a.input >= 0 and not a.uniform]
+    conds = [f"a{a.input}.dtype is D{k}" for k, a in enumerate(layout.args) if a.input >= 0]
+    conds += [f"a{a.input}.size == 1" for a in layout.args if a.input >= 0 and a.uniform]
+    shape = "shape = " + (f"{full[0]}.shape" if full else "CONST_SHAPE")
+    conds += [f"{f}.shape == shape" for f in full[1:]]
+    ptrs = [f"buf(a{a.input})" if a.input >= 0 else f"C{k}" for k, a in enumerate(layout.args)]
+    outs = [f"o{j}" for j in range(len(layout.out_dtypes))]
+    lines = [
+        "def run(inputs, state=None):",
+        "    try:",
+        f"        {', '.join(names)}, = inputs",
+        f"        {shape}",
+        f"        if not ({' and '.join(conds) or 'True'}):",
+        "            return general(inputs, state)",
+        f"        ptrs = ({', '.join(ptrs)},)",
+        "    except (ValueError, AttributeError, BufferError, TypeError):",
+        "        return general(inputs, state)",
+        *(f"    {o} = empty(shape, E{j})" for j, o in enumerate(outs)),
+        f"    ptrs += ({', '.join(f'buf({o})' for o in outs)},)",
+        "    n = o0.size",
+        "    if n < PARALLEL_MIN:" if parallel_min is not None else "    if True:",
+        "        fn(0, n, *ptrs)",
+        "    else:",
+        "        parallel(fn, n, ptrs)",
+        f"    return [{', '.join(outs)}]",
+    ]
+    g = {"general": general, "fn": fn, "buf": buf, "empty": np.empty, "PARALLEL_MIN": parallel_min,
+         "parallel": lambda f, n, p: _parallel(_pool(), f, n, p),
+         "CONST_SHAPE": next((a.const.shape for a in layout.args if a.input < 0), None)}
+    g.update({f"D{k}": a.dtype for k, a in enumerate(layout.args)})
+    g.update({f"C{k}": buf(a.const) for k, a in enumerate(layout.args) if a.input < 0})
+    g.update({f"E{j}": d for j, d in enumerate(layout.out_dtypes)})
+    exec(compile("\n".join(lines), "<netjit native wrapper>", "exec"), g)
+    return g["run"]
+
+
+def _wrapper(exe, layout: Layout, fn, buf, parallel_min):
+    """``run`` for any call: converts, checks and broadcasts the inputs first."""
+    args, out_dtypes = layout.args, layout.out_dtypes
+    n_inputs = len(exe.input_names)
+    consts = [buf(a.const) if a.input < 0 else None for a in args]
+    slots = [(a.input, a.dtype, a.uniform) for a in args]
+    first_full = next(a.input for a in args if not a.uniform and a.input >= 0) if any(
+        not a.uniform and a.input >= 0 for a in args) else None
+    const_shape = next((a.const.shape for a in args if a.input < 0), None)
+    pool = _pool() if parallel_min is not None else None
+
+    def run(inputs, state=None):
+        if len(inputs) != n_inputs:
+            raise InvalidArgumentError(f"segment {exe.name!r}: expected {n_inputs} inputs "
+                                       f"{list(exe.input_names)}, got {len(inputs)}")
+        shape = inputs[first_full].shape if first_full is not None else const_shape
+        ptrs = []
+        for (i, dtype, uniform), c in zip(slots, consts):
+            if i < 0:
+                ptrs.append(c)
+                continue
+            x = inputs[i]
+            if type(x) is not np.ndarray or x.dtype != dtype or not x.flags.c_contiguous:
+                x = np.ascontiguousarray(x, dtype)
+            if uniform:
+                if x.size != 1:
+                    raise _bad_uniform(exe, i, x)
+            elif x.shape != shape:
+                return _broadcast_call(run, exe, inputs, slots, const_shape)
+            ptrs.append(buf(x))
+        outs = [np.empty(shape, d) for d in out_dtypes]
+        ptrs += [buf(o) for o in outs]
+        n = outs[0].size
+        if parallel_min is None or n < parallel_min:
+            fn(0, n, *ptrs)
+        else:
+            _parallel(pool, fn, n, ptrs)
+        return outs
+
+    return run
+
+
+def _parallel(pool, fn, n, ptrs):
+    workers = pool._max_workers + 1
+    step = -(-n // workers // _ALIGN) * _ALIGN
+    futures = [pool.submit(fn, lo, min(lo + step, n), *ptrs) for lo in range(step, n, step)]
+    fn(0, min(step, n), *ptrs)
+    for f in futures:
+        f.result()
+
+
+def _bad_uniform(exe, i, x):
+    return InvalidArgumentError(f"segment {exe.name!r}: input {exe.input_names[i]!r} must hold one "
+                                f"element (it is broadcast), got shape {x.shape}")
+
+
+def _broadcast_call(run, exe, inputs, slots, const_shape):
+    """The rare call whose full inputs differ in shape: NumPy broadcasts them first."""
+    full = [i for i, _, uniform in slots if i >= 0 and not uniform]
+    names = [exe.input_names[i] for i in full]
+    try:
+        shape = np.broadcast_shapes(*(np.shape(inputs[i]) for i in full))
+    except ValueError as exc:
+        raise InvalidArgumentError(f"segment {exe.name!r}: inputs {names} do not broadcast: {exc}") from None
+    if const_shape is not None and shape != const_shape:
+        raise InvalidArgumentError(f"segment {exe.name!r}: inputs {names} broadcast to {shape}, "
+                                   f"expected the shape of its constants {const_shape}")
+    expanded = list(inputs)
+    for i, dtype, _ in ((i, d, u) for i, d, u in slots if i >= 0 and not u):
+        expanded[i] = np.ascontiguousarray(np.broadcast_to(np.asarray(inputs[i], dtype), shape))
+    return run(expanded)

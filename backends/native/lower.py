@@ -1,0 +1,210 @@
+"""Per-op lowerings to LLVM IR over ``<W x T>`` vectors (the native code generator).
+
+The counterpart of ``backends/numba/scalar.py``: the same promotion rules
+(operands are converted to the op's output dtype first), the same NaN
+semantics (``Max``/``Min``/``Relu`` propagate NaN like ``np.maximum``) and the
+same float32 approximations at fast-math level >= 1. Registered per op class
+with ``singledispatch``; an op without a lowering makes its segment ineligible
+(``supported``), so it compiles through numba instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import singledispatch
+
+import numpy as np
+from llvmlite import ir
+
+from netjit.compiler.ops import elementwise as E
+from netjit.compiler.ops import logical as L
+
+from . import vmath
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+BOOL = np.dtype(np.bool_)
+#: dtypes a value of a native segment may have (bool only inside the loop)
+DTYPES = (F32, F64, BOOL)
+#: LLVM fast-math flags per netjit fast-math level (as ``NumbaOptions``)
+FLAGS = {0: (), 1: ("reassoc", "contract", "arcp", "nsz"), 2: ("fast",)}
+_SMALL_POWERS = (1.0, 2.0, 3.0, 4.0, 0.5)
+_LIBM = {"Exp": "exp", "Log": "log", "Tanh": "tanh"}
+
+
+@dataclass
+class Ctx:
+    """What a lowering needs besides its operands."""
+
+    lanes: int
+    fastmath: int
+    #: id(ir value) -> Python float, for operands that are baked-in constants
+    literals: dict = field(default_factory=dict)
+
+    @property
+    def flags(self):
+        return FLAGS[self.fastmath]
+
+
+def ir_type(dtype: np.dtype, lanes: int) -> ir.Type:
+    """``<lanes x T>`` for a netjit dtype (bool is ``i1``)."""
+    scalar = {F32: ir.FloatType(), F64: ir.DoubleType(), BOOL: ir.IntType(1)}[np.dtype(dtype)]
+    return ir.VectorType(scalar, lanes)
+
+
+def convert(b: ir.IRBuilder, v, src: np.dtype, dst: np.dtype, lanes: int):
+    """``v`` as ``dst`` with NumPy's ``astype`` meaning (float -> bool is ``x != 0``, NaN is true)."""
+    src, dst = np.dtype(src), np.dtype(dst)
+    if src == dst:
+        return v
+    ty = ir_type(dst, lanes)
+    if dst == BOOL:
+        return b.fcmp_unordered("!=", v, vmath.splat(v.type, 0.0))
+    if src == BOOL:
+        return b.uitofp(v, ty)
+    return b.fpext(v, ty) if dst == F64 else b.fptrunc(v, ty)
+
+
+@singledispatch
+def lower(op, b: ir.IRBuilder, args: list, in_dtypes: list, out_dtype: np.dtype, ctx: Ctx):
+    """The IR value of ``op`` over ``args`` (one vector per operand)."""
+    raise NotImplementedError(f"no native lowering for {op.name}")
+
+
+def supported(op) -> bool:
+    """Whether ``op`` has a lowering here."""
+    return lower.dispatch(type(op)) is not lower.dispatch(object)
+
+
+def _operands(b, args, in_dtypes, out_dtype, ctx):
+    return [convert(b, a, d, out_dtype, ctx.lanes) for a, d in zip(args, in_dtypes)]
+
+
+_ARITH = {E.Add: "fadd", E.Sub: "fsub", E.Mul: "fmul", E.Div: "fdiv"}
+
+
+def _arith(op, b, args, in_dtypes, out_dtype, ctx):
+    x, y = _operands(b, args, in_dtypes, out_dtype, ctx)
+    return getattr(b, _ARITH[type(op)])(x, y, flags=ctx.flags)
+
+
+for _cls in _ARITH:
+    lower.register(_cls)(_arith)
+
+
+@lower.register(E.Copy)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return convert(b, args[0], in_dtypes[0], out_dtype, ctx.lanes)
+
+
+@lower.register(E.Neg)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return b.fneg(_operands(b, args, in_dtypes, out_dtype, ctx)[0], flags=ctx.flags)
+
+
+@lower.register(E.Abs)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return vmath.intrinsic(b, "llvm.fabs", _operands(b, args, in_dtypes, out_dtype, ctx)[0])
+
+
+@lower.register(E.Relu)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    x, = _operands(b, args, in_dtypes, out_dtype, ctx)
+    return vmath.intrinsic(b, "llvm.maximum", x, vmath.splat(x.type, 0.0))
+
+
+@lower.register(E.Sqrt)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return vmath.intrinsic(b, "llvm.sqrt", _operands(b, args, in_dtypes, out_dtype, ctx)[0])
+
+
+def _libm_name(name: str, dtype: np.dtype) -> str:
+    return name + ("f" if dtype == F32 else "")
+
+
+@lower.register(E.Exp)
+@lower.register(E.Log)
+@lower.register(E.Tanh)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    x, = _operands(b, args, in_dtypes, out_dtype, ctx)
+    if ctx.fastmath >= 1 and out_dtype == F32 and op.name in ("Exp", "Tanh"):
+        return vmath.fexp(b, x) if op.name == "Exp" else vmath.ftanh(b, x, ctx.flags)
+    return vmath.libm(b, _libm_name(_LIBM[op.name], out_dtype), x)
+
+
+@lower.register(E.Sigmoid)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    x, = _operands(b, args, in_dtypes, out_dtype, ctx)
+    if ctx.fastmath >= 1 and out_dtype == F32:
+        return vmath.fsigmoid(b, x, ctx.flags)
+    one = vmath.splat(x.type, 1.0)
+    e = vmath.libm(b, _libm_name("exp", out_dtype), b.fneg(x, flags=ctx.flags))
+    return b.fdiv(one, b.fadd(one, e, flags=ctx.flags), flags=ctx.flags)
+
+
+@lower.register(E.Pow)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    base, expo = _operands(b, args, in_dtypes, out_dtype, ctx)
+    k = ctx.literals.get(id(args[1]))
+    if k is not None and k in _SMALL_POWERS:
+        # as the numba backend: x**3 is two multiplies, not a libm pow call
+        f = ctx.flags
+        if k == 0.5:
+            return vmath.intrinsic(b, "llvm.sqrt", base)
+        if k == 1.0:
+            return base
+        sq = b.fmul(base, base, flags=f)
+        return {2.0: lambda: sq, 3.0: lambda: b.fmul(sq, base, flags=f),
+                4.0: lambda: b.fmul(sq, sq, flags=f)}[k]()
+    return vmath.libm(b, _libm_name("pow", out_dtype), base, expo)
+
+
+@lower.register(E.Max)
+@lower.register(E.Min)
+@lower.register(E.Sum)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    xs = _operands(b, args, in_dtypes, out_dtype, ctx)
+    acc = xs[0]
+    for x in xs[1:]:
+        if op.name == "Sum":
+            acc = b.fadd(acc, x, flags=ctx.flags)
+        else:
+            acc = vmath.intrinsic(b, "llvm.maximum" if op.name == "Max" else "llvm.minimum", acc, x)
+    return acc
+
+
+_CMP = {"LT": "<", "LE": "<=", "GT": ">", "GE": ">=", "EQ": "=="}
+
+
+@lower.register(E.Compare)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    common = np.result_type(*in_dtypes)
+    x, y = (convert(b, a, d, common, ctx.lanes) for a, d in zip(args, in_dtypes))
+    if common == BOOL:
+        return b.icmp_unsigned(_CMP[op.name], x, y)
+    return b.fcmp_ordered(_CMP[op.name], x, y)      # NumPy: any comparison with NaN is false
+
+
+@lower.register(E.Where)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    cond = args[0]
+    x, y = (convert(b, a, d, out_dtype, ctx.lanes) for a, d in zip(args[1:], in_dtypes[1:]))
+    return b.select(cond, x, y)
+
+
+@lower.register(E.Cast)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return convert(b, args[0], in_dtypes[0], out_dtype, ctx.lanes)
+
+
+@lower.register(L.Not)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return b.not_(args[0])
+
+
+@lower.register(L.And)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return b.and_(*args)
+
+
+@lower.register(L.Or)
+def _(op, b, args, in_dtypes, out_dtype, ctx):
+    return b.or_(*args)

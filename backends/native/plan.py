@@ -1,0 +1,101 @@
+"""Which segments the native code generator takes, and their argument layout.
+
+A segment qualifies when every node is a Placeholder, a Const or an
+elementwise op (plain or fused) with a native lowering, every value is
+float32, float64 or bool (bool only inside the loop), and nothing broadcasts
+except single elements: each input is either *full* (the outputs' rank, no
+dimension statically 1 where the output's is not) or *uniform* (statically
+one element, where the outputs have more). Dynamic dimensions are checked at call time; a call whose
+full inputs turn out to differ in shape is broadcast by NumPy first
+(``executable``). Everything else compiles through numba as before.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import Const, FusedElementwise, OpKind, Placeholder
+
+from .emit import Arg, Layout
+from .lower import DTYPES, F32, supported
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def plan(graph: Graph, vector_bytes: int) -> tuple[Optional[Layout], dict, str]:
+    """``(layout, consts, "")`` for a qualifying segment, else ``(None, {}, reason)``.
+
+    ``consts`` maps each Const node to its value: a Python scalar when it is
+    baked into the code, the array (also an ``Arg``) when it is passed in.
+    """
+    if graph.targets:
+        return None, {}, "the segment has run targets"
+    out_types = [graph.type(v) for v in graph.outputs]
+    if not out_types or any(t.shape is None for t in out_types):
+        return None, {}, "no outputs, or outputs of unknown rank"
+    rank = len(out_types[0].shape)
+    if any(len(t.shape) != rank for t in out_types):
+        return None, {}, "outputs of different ranks"
+    dims = [next((t.shape[k] for t in out_types if t.shape[k] is not None), None) for k in range(rank)]
+    args, consts, full = [], {}, set()
+    for n in graph.nodes():
+        op = graph.op(n)
+        types = graph.types(n)
+        n_args = len(args)
+        if any(t.dtype not in DTYPES for t in types):
+            return None, {}, f"{op.name} has a value of dtype outside {[d.name for d in DTYPES]}"
+        if isinstance(op, (Placeholder, Const)):
+            reason = _source(graph, n, op, types[0], rank, dims, args, consts)
+            if reason:
+                return None, {}, reason
+            if len(args) > n_args and not args[-1].uniform:
+                full.add(n)
+        elif op.kind is OpKind.FUSED and isinstance(op, FusedElementwise):
+            if not all(supported(inner) for inner, _ in op.program):
+                return None, {}, "a fused op without a native lowering"
+            if any(u in full for u, _ in graph.inputs_of(n)):
+                full.add(n)
+        elif op.kind is OpKind.ELEMENTWISE and supported(op):
+            if any(u in full for u, _ in graph.inputs_of(n)):
+                full.add(n)
+        else:
+            return None, {}, f"{op.name} is not an elementwise op with a native lowering"
+    if any(v[0] not in full or graph.type(v).dtype not in _FLOATS for v in graph.outputs):
+        return None, {}, "an output that is not a full float array"
+    if not any(not a.uniform for a in args):
+        return None, {}, "no full input"
+    float32 = any(t.dtype != np.float64 for n in graph.nodes() for t in graph.types(n))
+    lanes = vector_bytes // (F32.itemsize if float32 else 8)
+    return Layout(args, [graph.type(v).dtype for v in graph.outputs], lanes), consts, ""
+
+
+def _source(graph, n, op, t, rank, dims, args, consts) -> str:
+    """Classify a Placeholder or Const: a full or uniform argument (appended to ``args``),
+    or a scalar baked into the code; returns why it does not qualify, or ""."""
+    if isinstance(op, Const):
+        arr = op.value.array
+        if arr.dtype.kind not in "fb":
+            return f"constant of dtype {arr.dtype}"
+        if arr.size == 1:
+            consts[n] = arr.reshape(()).item()
+            return ""
+        if arr.ndim != rank or any(d is None or d != s for d, s in zip(dims, arr.shape)):
+            return "a constant that broadcasts"
+        arr = np.ascontiguousarray(arr, dtype=t.dtype)
+        consts[n] = arr
+        args.append(Arg(np.dtype(t.dtype), False, -1, arr))
+        return ""
+    if t.dtype not in _FLOATS:
+        return f"input of dtype {t.dtype}"
+    index = graph.inputs.index(n)
+    if t.shape is not None and all(d == 1 for d in t.shape) and not (len(t.shape) == rank and dims == [1] * rank):
+        args.append(Arg(np.dtype(t.dtype), True, index))
+        return ""
+    if t.shape is None or len(t.shape) != rank:
+        return "an input whose rank differs from the outputs'"
+    if any(d == 1 and o != 1 for d, o in zip(t.shape, dims)):
+        return "an input that broadcasts"
+    args.append(Arg(np.dtype(t.dtype), False, index))
+    return ""

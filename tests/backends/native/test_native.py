@@ -1,0 +1,242 @@
+"""The native code generator (backends/native) against the reference backend."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from strategies_native import elementwise_graph
+
+from netjit.backends.base import DictStateStore
+from netjit.backends.native.executable import NativeExecutable
+from netjit.backends.native.plan import plan
+from netjit.backends.numba import NumbaBackend, cache_stats
+from netjit.backends.numba.executable import NumbaExecutable
+from netjit.backends.reference import evaluate
+from netjit.compiler.ir import Graph
+from netjit.compiler.ops import Const, MatMul, Placeholder
+from netjit.compiler.ops import elementwise as E
+from netjit.compiler.pipeline import optimize
+from netjit.config import SessionConfig
+from netjit.errors import InvalidArgumentError
+
+_EXAMPLES = 300 if os.environ.get("NETJIT_HYPOTHESIS_PROFILE") == "nightly" else 40
+
+
+def _native(**options):
+    return NumbaBackend(native=True, **options)
+
+
+def _assert_matches_reference(graph, feeds, exe, rtol=1e-4, atol=1e-5):
+    expected = evaluate(graph, feeds, DictStateStore())
+    got = exe(feeds)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(elementwise_graph())
+def test_random_elementwise_graphs_match_reference(case):
+    graph, feeds = case
+    optimized = optimize(graph.copy(), SessionConfig())          # fused, as sessions compile it
+    exe = _native().compile(optimized)
+    assert isinstance(exe, NativeExecutable), plan(optimized, 32)[2]      # the strategy builds only these
+    _assert_matches_reference(optimized, feeds, exe)
+
+
+@settings(max_examples=_EXAMPLES // 4, deadline=None)
+@given(elementwise_graph(max_steps=4))
+def test_fastmath_0_is_libm_exact(case):
+    graph, feeds = case
+    exe = _native(fastmath=0).compile(graph)
+    _assert_matches_reference(graph, feeds, exe, rtol=2e-6, atol=1e-7)
+
+
+def _chain(n_ops=6, scale=1.25, dtype=np.float32):
+    """x -> tanh(x * scale) n_ops/2 times; tests that count cache events use their own scale."""
+    g = Graph("chain")
+    x = g.add(Placeholder(np.dtype(dtype), (None,)), names=["x"])
+    g.inputs.append(x)
+    h = (x, 0)
+    k = (g.add(Const(np.array(scale, dtype))), 0)
+    for _ in range(n_ops // 2):
+        h = (g.add(E.Tanh(), [(g.add(E.Mul(), [h, k]), 0)]), 0)
+    g.outputs = [h]
+    return g
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 63, 64, 1000, 70_001])
+def test_every_length_and_the_parallel_split(n):
+    """Lengths around the vector width and the tail; above parallel_min_size the
+    range is split over threads and must give the same elements."""
+    g = _chain()
+    x = np.linspace(-3, 3, n).astype(np.float32)
+    serial = _native(parallel=False).compile(g)([x])[0]
+    parallel = _native(parallel_min_size=1000).compile(g)([x])[0]
+    np.testing.assert_array_equal(parallel, serial)
+    _assert_matches_reference(g, [x], _native().compile(g))
+
+
+def test_nan_and_inf_follow_numpy():
+    g = Graph("nan")
+    x = g.add(Placeholder(np.dtype(np.float32), (None,)), names=["x"])
+    y = g.add(Placeholder(np.dtype(np.float32), (None,)), names=["y"])
+    g.inputs += [x, y]
+    outs = [g.add(op, [(x, 0), (y, 0)]) for op in (E.Max(), E.Min(), E.LT(), E.EQ())]
+    outs.append(g.add(E.Relu(), [(x, 0)]))
+    outs.append(g.add(E.Exp(), [(x, 0)]))
+    outs.append(g.add(E.Tanh(), [(x, 0)]))
+    cast = g.add(E.Cast(np.dtype(np.bool_)), [(x, 0)])
+    outs.append(g.add(E.Cast(np.dtype(np.float32)), [(cast, 0)]))
+    lt = outs[2]
+    outs[2] = g.add(E.Where(), [(lt, 0), (x, 0), (y, 0)])
+    eq = outs[3]
+    outs[3] = g.add(E.Cast(np.dtype(np.float32)), [(eq, 0)])
+    g.outputs = [(n, 0) for n in outs]
+    xs = np.array([np.nan, 1, -np.inf, np.inf, 100, -100, 0, 2] * 3, np.float32)
+    ys = np.array([1, np.nan, 0, 5, np.nan, 3, 0, 2] * 3, np.float32)
+    exe = _native().compile(g)
+    assert isinstance(exe, NativeExecutable)
+    _assert_matches_reference(g, [xs, ys], exe)
+
+
+def test_segments_that_broadcast_or_contract_go_to_numba():
+    g = Graph("bias")
+    x = g.add(Placeholder(np.dtype(np.float32), (None, 4)), names=["x"])
+    b = g.add(Placeholder(np.dtype(np.float32), (4,)), names=["b"])
+    g.inputs += [x, b]
+    g.outputs = [(g.add(E.Add(), [(x, 0), (b, 0)]), 0)]
+    assert isinstance(_native().compile(g), NumbaExecutable)
+    m = Graph("mm")
+    a = m.add(Placeholder(np.dtype(np.float32), (3, 4)), names=["a"])
+    m.inputs.append(a)
+    w = m.add(Const(np.ones((4, 2), np.float32)))
+    m.outputs = [(m.add(MatMul(), [(a, 0), (w, 0)]), 0)]
+    assert isinstance(_native().compile(m), NumbaExecutable)
+    assert isinstance(NumbaBackend(native=False).compile(_chain()), NumbaExecutable)
+
+
+def test_dynamic_dims_that_differ_at_run_time_broadcast_or_fail_clearly():
+    g = Graph("dyn")
+    x = g.add(Placeholder(np.dtype(np.float64), (None, None)), names=["x"])
+    y = g.add(Placeholder(np.dtype(np.float64), (None, None)), names=["y"])
+    g.inputs += [x, y]
+    g.outputs = [(g.add(E.Sub(), [(x, 0), (y, 0)]), 0)]
+    exe = _native().compile(g)
+    assert isinstance(exe, NativeExecutable)
+    a, b = np.arange(12.0).reshape(3, 4), np.arange(4.0).reshape(1, 4)
+    np.testing.assert_array_equal(exe([a, b])[0], a - b)
+    np.testing.assert_array_equal(exe([a.T, a.T])[0], np.zeros((4, 3)))       # not C-contiguous
+    np.testing.assert_array_equal(exe([a.astype(np.float32), a])[0], np.zeros((3, 4)))
+    with pytest.raises(InvalidArgumentError, match=r"\['x', 'y'\] do not broadcast"):
+        exe([a, np.ones((2, 4))])
+    with pytest.raises(InvalidArgumentError, match="expected 2 inputs"):
+        exe([a])
+    np.testing.assert_array_equal(exe([a, a])[0], np.zeros((3, 4)))          # still usable
+
+
+def test_a_single_element_input_must_stay_one_element():
+    g = Graph("scale")
+    x = g.add(Placeholder(np.dtype(np.float32), (None,)), names=["x"])
+    s = g.add(Placeholder(np.dtype(np.float32), (1,)), names=["s"])
+    g.inputs += [x, s]
+    g.outputs = [(g.add(E.Mul(), [(x, 0), (s, 0)]), 0)]
+    exe = _native().compile(g)
+    x_val = np.arange(10, dtype=np.float32)
+    np.testing.assert_array_equal(exe([x_val, np.array([3], np.float32)])[0], x_val * 3)
+    with pytest.raises(InvalidArgumentError, match="'s' must hold one element"):
+        exe([x_val, np.ones(2, np.float32)])
+
+
+def test_large_constants_are_arguments_and_small_ones_code():
+    g = Graph("consts")
+    x = g.add(Placeholder(np.dtype(np.float32), (2, 3)), names=["x"])
+    g.inputs.append(x)
+    w = g.add(Const(np.arange(6, dtype=np.float32).reshape(2, 3)))
+    k = g.add(Const(np.float32(0.5)))
+    g.outputs = [(g.add(E.Add(), [(g.add(E.Mul(), [(x, 0), (w, 0)]), 0), (k, 0)]), 0)]
+    exe = _native().compile(g)
+    assert isinstance(exe, NativeExecutable)
+    define = next(line for line in exe.source.splitlines() if line.startswith("define void"))
+    assert define.count("float*") == 3                      # x, w and the output
+    assert "0x3fe0000000000000" in exe.source.lower()       # 0.5, inline
+    _assert_matches_reference(g, [np.ones((2, 3), np.float32)], exe)
+
+
+def test_memory_cache_and_disk_entry(tmp_path):
+    opts = dict(cache_dir=str(tmp_path))
+    before = cache_stats()
+    exe = _native(**opts).compile(_chain(10, 1.5))
+    again = _native(**opts).compile(_chain(10, 1.5))
+    stats = cache_stats()
+    assert stats["native_compiles"] == before["native_compiles"] + 1
+    assert stats["memory_hits"] == before["memory_hits"] + 1 and again.cache_hit
+    entry = next(tmp_path.glob("*/*"))
+    assert sorted(p.name for p in entry.iterdir()) == ["manifest.json", "segment.ll", "segment.o"]
+    assert exe.key == entry.name and "define" in (entry / "segment.ll").read_text()
+
+
+_CHILD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import netjit as nj
+    from netjit.backends.numba import cache_stats
+    net = nj.Net("xproc")
+    x = net.Placeholder("x", np.float32, (None,))
+    y = net.Tanh(net.Mul([x, net.Const(2.0)]))
+    prog = nj.compile(net, y, feeds=["x"], backend="numba", tiered=False)
+    out = prog(np.linspace(-1, 1, 50).astype(np.float32))
+    np.testing.assert_allclose(out, np.tanh(2 * np.linspace(-1, 1, 50)), rtol=1e-5, atol=1e-6)
+    print(json.dumps({"stats": cache_stats(), "numba_imported": "numba" in sys.modules}))
+""")
+
+
+def _child(cache_dir):
+    env = dict(os.environ, NETJIT_CACHE_DIR=str(cache_dir))
+    env.pop("NETJIT_NATIVE", None)
+    res = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_second_process_loads_object_code_without_numba(tmp_path):
+    first = _child(tmp_path)
+    assert first["stats"]["native_compiles"] == 1 and first["stats"]["misses"] == 1
+    second = _child(tmp_path)
+    assert second["stats"]["disk_hits"] == 1 and second["stats"]["native_compiles"] == 0
+    assert not second["numba_imported"] and not first["numba_imported"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "manifest", "delete"])
+def test_a_damaged_entry_is_recompiled(tmp_path, damage):
+    g = _chain(4, {"truncate": 0.25, "manifest": 0.5, "delete": 0.75}[damage])
+    first = _native(cache_dir=str(tmp_path)).compile(g)
+    entry = tmp_path / first.key[:2] / first.key
+    # the same process would answer from memory: drop that to reach the disk
+    from netjit.backends.numba import cache
+    cache._MEMORY.pop(first.key)
+    if damage == "truncate":
+        (entry / "segment.o").write_bytes((entry / "segment.o").read_bytes()[:100])
+    elif damage == "manifest":
+        (entry / "manifest.json").write_text("{not json")
+    else:
+        (entry / "segment.o").unlink()
+    before = cache_stats()
+    exe = _native(cache_dir=str(tmp_path)).compile(g)
+    after = cache_stats()
+    assert after["corrupt"] == before["corrupt"] + 1
+    assert after["native_compiles"] == before["native_compiles"] + 1 and not exe.cache_hit
+    x = np.linspace(-2, 2, 33).astype(np.float32)
+    _assert_matches_reference(g, [x], exe)
+
+
+def test_disabled_cache_writes_nothing(tmp_path):
+    exe = _native(cache=False, cache_dir=str(tmp_path)).compile(_chain(12, 1.75))
+    assert isinstance(exe, NativeExecutable) and not any(tmp_path.iterdir())

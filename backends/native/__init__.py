@@ -14,9 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Optional
+
+import numpy as np
 
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Const
@@ -26,7 +30,29 @@ from ..numba import cache
 from .executable import NativeExecutable
 
 _SOURCE_HASH: list = []
-_FILES = ("segment.ll", "segment.o")
+_PREFETCHED: list = []
+_FILES = ("segment.ll", "segment.o", "consts.f32", "consts.f64")
+
+
+def prefetch() -> None:
+    """Start loading LLVM on a thread, once per process.
+
+    llvmlite's import costs 25-45 ms, most of it loading its shared library,
+    which runs without the GIL: started when a backend is created, it overlaps
+    with lowering and the passes instead of adding to the first compile (W6
+    from a warm cache).
+    """
+    if "llvmlite.binding" not in sys.modules and not _PREFETCHED:
+        _PREFETCHED.append(threading.Thread(target=_load_llvm, name="netjit-llvm-load", daemon=True))
+        _PREFETCHED[0].start()
+
+
+def _load_llvm() -> None:
+    try:
+        from . import jit
+        jit.vector_bytes()           # imports llvmlite and sets up the target machine
+    except Exception:  # noqa: BLE001 - the compile that needs LLVM reports its own error
+        pass
 
 
 def compile_native(graph: Graph, opts) -> Optional[NativeExecutable]:
@@ -34,24 +60,28 @@ def compile_native(graph: Graph, opts) -> Optional[NativeExecutable]:
     (``plan`` says why). ``opts`` are the numba backend's ``NumbaOptions``."""
     from . import jit
     from .plan import plan
-    layout, consts, _reason = plan(graph, jit.vector_bytes())
+    layout, consts, _reason = plan(graph, jit.vector_bytes(), opts.native_min_size)
     if layout is None:
         return None
     key = _key(graph, layout, opts.fastmath, jit.host())
     symbol = f"netjit_{key[:40]}"
     entry = cache.entry_dir(opts.resolved_cache_dir(), key) if opts.cache else None
-    address = cache.memory_get(key)
-    hit = address is not None
-    if address is None:
-        obj = _read_entry(entry) if entry is not None else None
-        hit = obj is not None
-        if obj is None:
-            obj = _compile(graph, layout, consts, opts, key, symbol, entry)
+    loaded = cache.memory_get(key)
+    hit = loaded is not None
+    if loaded is None:
+        found = _read_entry(entry) if entry is not None else None
+        hit = found is not None
+        if not hit:
+            from .lower import unsupported
+            if unsupported(graph):
+                return None
+        obj, tables = found if hit else _compile(graph, layout, consts, opts, key, symbol, entry)
         cache.STATS["disk_hits" if hit else "misses"] += 1
-        address = jit.load(obj, symbol)
-        cache.memory_put(key, address)
+        loaded = jit.load(obj, symbol), tables
+        cache.memory_put(key, loaded)
+    address, tables = loaded
     exe = NativeExecutable(graph, layout, lambda: _source(graph, layout, consts, opts, symbol, entry), key,
-                           address, opts.parallel_min_size, opts.parallel, hit)
+                           address, tables, opts.parallel_min_size, opts.parallel, hit)
     if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         _dump(exe.source, key, opts)
     return exe
@@ -70,15 +100,16 @@ def _source(graph, layout, consts, opts, symbol, entry) -> str:
         except OSError:
             pass
     from .emit import emit
-    return emit(graph, layout, opts.fastmath, consts, symbol)
+    return emit(graph, layout, opts.fastmath, consts, symbol)[0]
 
 
-def _compile(graph, layout, consts, opts, key, symbol, entry) -> bytes:
-    """Emit and compile the segment; writes its cache entry. Errors name the segment."""
+def _compile(graph, layout, consts, opts, key, symbol, entry) -> tuple:
+    """``(object code, constant tables)`` of the segment; writes its cache entry.
+    Errors name the segment."""
     from . import jit
     from .emit import emit
     try:
-        text = emit(graph, layout, opts.fastmath, consts, symbol)
+        text, tables = emit(graph, layout, opts.fastmath, consts, symbol)
     except Exception as exc:  # noqa: BLE001 - an emitter bug must name the segment, not crash deep inside
         raise CompilationError(f"native code generator: segment {graph.name!r} (ops: {_ops(graph)}) "
                                f"could not be emitted: {type(exc).__name__}: {exc}") from exc
@@ -90,12 +121,13 @@ def _compile(graph, layout, consts, opts, key, symbol, entry) -> bytes:
                                f"failed to compile: {type(exc).__name__}: {exc}; generated IR: {path}") from exc
     cache.STATS["native_compiles"] += 1
     if entry is not None:
-        _write_entry(entry, text, obj)
-    return obj
+        _write_entry(entry, text, obj, tables)
+    return obj, tables
 
 
-def _read_entry(entry: Path) -> Optional[bytes]:
-    """The entry's object code, or None; a corrupt entry is deleted (and recompiled)."""
+def _read_entry(entry: Path) -> Optional[tuple]:
+    """The entry's object code and constant tables, or None; a corrupt entry is
+    deleted (and recompiled)."""
     try:
         manifest = json.loads((entry / "manifest.json").read_text())
     except FileNotFoundError:
@@ -111,11 +143,13 @@ def _read_entry(entry: Path) -> Optional[bytes]:
         cache.STATS["corrupt"] += 1
         cache.discard(entry)
         return None
-    return data["segment.o"]
+    return data["segment.o"], (np.frombuffer(data["consts.f32"], np.float32),
+                               np.frombuffer(data["consts.f64"], np.float64))
 
 
-def _write_entry(entry: Path, text: str, obj: bytes) -> None:
-    files = {"segment.ll": text.encode(), "segment.o": obj}
+def _write_entry(entry: Path, text: str, obj: bytes, tables: tuple) -> None:
+    files = {"segment.ll": text.encode(), "segment.o": obj,
+             "consts.f32": tables[0].tobytes(), "consts.f64": tables[1].tobytes()}
     for name, data in files.items():
         cache.write_atomic(entry / name, data)
     # the manifest last: an entry without one is incomplete, never loaded

@@ -1,7 +1,8 @@
 """One LLVM IR function per elementwise segment, vectorised by construction.
 
-The function is ``void <symbol>(i64 start, i64 stop, ptr arg0, ..., ptr out0, ...)``
-and computes elements ``[start, stop)`` of every output. A *full* argument
+The function is ``void <symbol>(i64 start, i64 stop, ptr f32_table, ptr f64_table,
+ptr arg0, ..., ptr out0, ...)`` and computes elements ``[start, stop)`` of every
+output; the tables hold its float constants (``vmath.ConstTable``). A *full* argument
 holds one element per output element (same shape, C order); a *uniform* one
 holds a single element, loaded once and splatted. The loop body is emitted
 once, in an internal function over ``<W x T>`` vectors: the main loop calls
@@ -12,8 +13,6 @@ in it), while vector IR written here compiles in a fraction of that.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from llvmlite import ir
 
@@ -21,6 +20,7 @@ from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Const, FusedElementwise, Placeholder, TensorType
 
 from . import vmath
+from .layout import Layout
 from .lower import Ctx, convert, ir_type, lower
 
 I64 = ir.IntType(64)
@@ -28,25 +28,6 @@ I32 = ir.IntType(32)
 #: vectors per main-loop iteration: independent work that hides the latency of
 #: dependent chains (W1 single-threaded: 4.69 -> ? ms; numba's vectoriser interleaves too)
 UNROLL = 2
-
-
-@dataclass(frozen=True)
-class Arg:
-    """One pointer argument: a segment input (``input`` index) or a large constant."""
-
-    dtype: np.dtype
-    uniform: bool                  # one element, broadcast to all
-    input: int = -1                # index into graph.inputs, or -1 for a constant
-    const: object = field(default=None, repr=False, compare=False)   # the array when input == -1
-
-
-@dataclass
-class Layout:
-    """How a segment maps to the native function's arguments."""
-
-    args: list                     # Arg per pointer argument, in order
-    out_dtypes: list               # per graph output
-    lanes: int
 
 
 def _value_dtypes(graph: Graph, n: int, in_dtypes: list) -> list:
@@ -60,34 +41,40 @@ def _value_dtypes(graph: Graph, n: int, in_dtypes: list) -> list:
     return vals
 
 
-def emit(graph: Graph, layout: Layout, fastmath: int, consts: dict, symbol: str) -> str:
-    """The IR module text of ``graph`` as function ``symbol``; ``consts`` maps each
-    Const node to its value (see ``plan``)."""
+def emit(graph: Graph, layout: Layout, fastmath: int, consts: dict, symbol: str) -> tuple:
+    """``(ir_text, tables)``: the IR module of ``graph`` as function ``symbol`` and the
+    float32 and float64 constant tables it reads (``vmath.ConstTable``); ``consts``
+    maps each Const node to its value (see ``plan``)."""
     lanes = layout.lanes
     mod = ir.Module("netjit_segment")
+    tables = [ir.FloatType().as_pointer(), ir.DoubleType().as_pointer()]
     ptr_args = [ir_type(a.dtype, 1).element.as_pointer() for a in layout.args]
     out_ptrs = [ir_type(d, 1).element.as_pointer() for d in layout.out_dtypes]
-    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [I64, I64] + ptr_args + out_ptrs), symbol)
+    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [I64, I64] + tables + ptr_args + out_ptrs), symbol)
     for a in fn.args[2:]:
         a.add_attribute("noalias")
     vec_types = [ir_type(a.dtype, lanes) for a in layout.args]
     out_vec = [ir_type(d, lanes) for d in layout.out_dtypes]
-    body = _emit_body(mod, graph, layout, fastmath, consts, vec_types, out_vec)
+    body, table = _emit_body(mod, graph, layout, fastmath, consts, tables, vec_types, out_vec)
     _emit_driver(fn, body, layout, vec_types, out_vec)
-    return str(mod)
+    return str(mod), table.arrays()
 
 
-def _emit_body(mod, graph, layout, fastmath, consts, vec_types, out_vec):
-    """``void body(<W x T> args..., ptr outs...)``: the graph over one vector of elements."""
+def _emit_body(mod, graph, layout, fastmath, consts, tables, vec_types, out_vec):
+    """``void body(tables..., <W x T> args..., ptr outs...)``: the graph over one
+    vector of elements; returns it and its constant table."""
     lanes = layout.lanes
-    body = ir.Function(mod, ir.FunctionType(ir.VoidType(), vec_types + [t.as_pointer() for t in out_vec]), "body")
+    fnty = ir.FunctionType(ir.VoidType(), tables + vec_types + [t.as_pointer() for t in out_vec])
+    body = ir.Function(mod, fnty, "body")
     body.linkage = "internal"
     b = ir.IRBuilder(body.append_basic_block("entry"))
+    b.consts = table = vmath.ConstTable(*body.args[:2])
+    vec_args = body.args[2:]
     ctx = Ctx(lanes=lanes, fastmath=fastmath)
     values: dict = {}               # (node, port) -> (ir value, dtype)
     arg_of = {}
     for i, a in enumerate(layout.args):
-        arg_of[("input", a.input) if a.input >= 0 else ("const", id(a.const))] = body.args[i]
+        arg_of[("input", a.input) if a.input >= 0 else ("const", id(a.const))] = vec_args[i]
     const_arg = {n: a for n, a in consts.items()}
     for n in graph.nodes():
         op = graph.op(n)
@@ -103,10 +90,10 @@ def _emit_body(mod, graph, layout, fastmath, consts, vec_types, out_vec):
                 values[(n, port)] = (v, dtypes[port])
     for j, v in enumerate(graph.outputs):
         val, dt = values[v]
-        b.store(convert(b, val, dt, layout.out_dtypes[j], lanes), body.args[len(vec_types) + j],
+        b.store(convert(b, val, dt, layout.out_dtypes[j], lanes), vec_args[len(vec_types) + j],
                 align=np.dtype(layout.out_dtypes[j]).itemsize)
     b.ret_void()
-    return body
+    return body, table
 
 
 def _const_value(b, ctx, const, arg_of, dtype, lanes):
@@ -117,7 +104,7 @@ def _const_value(b, ctx, const, arg_of, dtype, lanes):
     if dtype == np.bool_:
         v = ir.Constant(ty, [ir.Constant(ty.element, int(bool(const)))] * lanes)
     else:
-        v = vmath.splat(ty, float(const))
+        v = vmath.fconst(b, ty, float(const))
         ctx.literals[id(v)] = float(const)
     return v, dtype
 
@@ -137,13 +124,15 @@ def _emit_driver(fn, body, layout, vec_types, out_vec):
     vectors, then one padded tail vector."""
     lanes = layout.lanes
     start, stop = fn.args[:2]
-    args = fn.args[2:2 + len(layout.args)]
-    outs = fn.args[2 + len(layout.args):]
+    tables = list(fn.args[2:4])
+    args = fn.args[4:4 + len(layout.args)]
+    outs = fn.args[4 + len(layout.args):]
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     # tail buffers first, in the entry block, so they are promoted to registers
     in_bufs = [b.alloca(t) for t in vec_types]
     out_bufs = [b.alloca(t) for t in out_vec]
-    uniform = [_splat_load(b, p, t) if a.uniform else None for a, p, t in zip(layout.args, args, vec_types)]
+    uniform = [vmath.broadcast(b, b.load(p), t) if a.uniform else None
+               for a, p, t in zip(layout.args, args, vec_types)]
     length = b.sub(stop, start)
     n_unrolled = b.add(start, b.and_(length, ir.Constant(I64, -lanes * UNROLL)))
     n_full = b.add(start, b.and_(length, ir.Constant(I64, -lanes)))
@@ -151,7 +140,7 @@ def _emit_driver(fn, body, layout, vec_types, out_vec):
     def call_at(i):
         loaded = [u if u is not None else b.load(_vec_ptr(b, p, i, t), align=a.dtype.itemsize)
                   for a, u, p, t in zip(layout.args, uniform, args, vec_types)]
-        b.call(body, loaded + [_vec_ptr(b, p, i, t) for p, t in zip(outs, out_vec)])
+        b.call(body, tables + loaded + [_vec_ptr(b, p, i, t) for p, t in zip(outs, out_vec)])
 
     _loop(fn, b, start, n_unrolled, lanes, UNROLL, call_at)
     _loop(fn, b, n_unrolled, n_full, lanes, 1, call_at)
@@ -164,7 +153,7 @@ def _emit_driver(fn, body, layout, vec_types, out_vec):
         b.store(ir.Constant(t, None), buf)       # defined lanes past the end (zeros)
     _copy_elements(fn, b, n_full, stop, [(p, buf, "in") for p, buf in full_in])
     loaded = [u if u is not None else b.load(buf) for u, buf in zip(uniform, in_bufs)]
-    b.call(body, loaded + out_bufs)
+    b.call(body, tables + loaded + out_bufs)
     _copy_elements(fn, b, n_full, stop, [(p, buf, "out") for p, buf in zip(outs, out_bufs)])
     b.branch(done)
     b.position_at_end(done)
@@ -190,13 +179,6 @@ def _loop(fn, b, lo, hi, lanes, unroll, call_at):
 
 def _vec_ptr(b, ptr, i, vec_type):
     return b.bitcast(b.gep(ptr, [i], inbounds=True), vec_type.as_pointer())
-
-
-def _splat_load(b, ptr, vec_type):
-    v = b.load(ptr)
-    one = b.insert_element(ir.Constant(vec_type, ir.Undefined), v, ir.Constant(I32, 0))
-    return b.shuffle_vector(one, ir.Constant(vec_type, ir.Undefined),
-                            ir.Constant(ir.VectorType(I32, vec_type.count), [0] * vec_type.count))
 
 
 def _copy_elements(fn, b, lo, hi, pairs):

@@ -15,7 +15,7 @@ import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
-from .emit import Layout
+from .layout import Layout
 
 _POOL: list = []
 _POOL_LOCK = threading.Lock()
@@ -35,7 +35,7 @@ class NativeExecutable:
 
     tier = "native"
 
-    def __init__(self, graph, layout: Layout, source, key: str, address: int,
+    def __init__(self, graph, layout: Layout, source, key: str, address: int, tables: tuple,
                  parallel_min_size: int, parallel: bool, cache_hit: bool):
         # cffi's C-level FFI parses these simple types itself: ``cffi.FFI()`` would
         # import pycparser (30 ms of a warm start) for the same thing
@@ -46,10 +46,13 @@ class NativeExecutable:
         self.key = key
         self.cache_hit = bool(cache_hit)
         ffi = _cffi_backend.FFI()
-        n_ptrs = len(layout.args) + len(layout.out_dtypes)
+        n_ptrs = 2 + len(layout.args) + len(layout.out_dtypes)
         fn = ffi.cast(f"void(*)(int64_t, int64_t{', void*' * n_ptrs})", address)
-        general = _wrapper(self, layout, fn, ffi.from_buffer, parallel_min_size if parallel else None)
-        self.run = _fast_wrapper(layout, len(self.input_names), fn, ffi.from_buffer,
+        #: the float32 and float64 constants the code reads (``vmath.ConstTable``)
+        self.constant_tables = tables
+        table_ptrs = tuple(ffi.from_buffer(t) for t in tables)
+        general = _wrapper(self, layout, fn, ffi.from_buffer, table_ptrs, parallel_min_size if parallel else None)
+        self.run = _fast_wrapper(layout, len(self.input_names), fn, ffi.from_buffer, table_ptrs,
                                  parallel_min_size if parallel else None, general)
         self.fast_call = self.run
 
@@ -67,7 +70,7 @@ class NativeExecutable:
         return f"<NativeExecutable {self.name!r} key={self.key[:12]}>"
 
 
-def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, parallel_min, general):
+def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_min, general):
     """``run`` for the common call, as straight-line generated code (W3 measures it):
     arrays of the compiled dtypes, equal shapes, C order; anything else goes to
     ``general``. A non-contiguous array needs no test: its buffer (a simple,
@@ -89,7 +92,7 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, parallel_min, general)
         f"        {shape}",
         f"        if not ({' and '.join(conds) or 'True'}):",
         "            return general(inputs, state)",
-        f"        ptrs = ({', '.join(ptrs)},)",
+        f"        ptrs = (T32, T64, {', '.join(ptrs)})",
         "    except (ValueError, AttributeError, BufferError, TypeError):",
         "        return general(inputs, state)",
         *(f"    {o} = empty(shape, E{j})" for j, o in enumerate(outs)),
@@ -102,6 +105,7 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, parallel_min, general)
         f"    return [{', '.join(outs)}]",
     ]
     g = {"general": general, "fn": fn, "buf": buf, "empty": np.empty, "PARALLEL_MIN": parallel_min,
+         "T32": table_ptrs[0], "T64": table_ptrs[1],
          "parallel": lambda f, n, p: _parallel(_pool(), f, n, p),
          "CONST_SHAPE": next((a.const.shape for a in layout.args if a.input < 0), None)}
     g.update({f"D{k}": a.dtype for k, a in enumerate(layout.args)})
@@ -111,7 +115,7 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, parallel_min, general)
     return g["run"]
 
 
-def _wrapper(exe, layout: Layout, fn, buf, parallel_min):
+def _wrapper(exe, layout: Layout, fn, buf, table_ptrs, parallel_min):
     """``run`` for any call: converts, checks and broadcasts the inputs first."""
     args, out_dtypes = layout.args, layout.out_dtypes
     n_inputs = len(exe.input_names)
@@ -127,7 +131,7 @@ def _wrapper(exe, layout: Layout, fn, buf, parallel_min):
             raise InvalidArgumentError(f"segment {exe.name!r}: expected {n_inputs} inputs "
                                        f"{list(exe.input_names)}, got {len(inputs)}")
         shape = inputs[first_full].shape if first_full is not None else const_shape
-        ptrs = []
+        ptrs = list(table_ptrs)
         for (i, dtype, uniform), c in zip(slots, consts):
             if i < 0:
                 ptrs.append(c)

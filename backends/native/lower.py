@@ -5,7 +5,7 @@ The counterpart of ``backends/numba/scalar.py``: the same promotion rules
 semantics (``Max``/``Min``/``Relu`` propagate NaN like ``np.maximum``) and the
 same float32 approximations at fast-math level >= 1. Registered per op class
 with ``singledispatch``; an op without a lowering makes its segment ineligible
-(``supported``), so it compiles through numba instead.
+(``unsupported``), so it compiles through numba instead.
 """
 from __future__ import annotations
 
@@ -19,11 +19,8 @@ from netjit.compiler.ops import elementwise as E
 from netjit.compiler.ops import logical as L
 
 from . import vmath
+from .layout import BOOL, F32, F64
 
-F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
-BOOL = np.dtype(np.bool_)
-#: dtypes a value of a native segment may have (bool only inside the loop)
-DTYPES = (F32, F64, BOOL)
 #: LLVM fast-math flags per netjit fast-math level (as ``NumbaOptions``)
 FLAGS = {0: (), 1: ("reassoc", "contract", "arcp", "nsz"), 2: ("fast",)}
 _SMALL_POWERS = (1.0, 2.0, 3.0, 4.0, 0.5)
@@ -57,7 +54,7 @@ def convert(b: ir.IRBuilder, v, src: np.dtype, dst: np.dtype, lanes: int):
         return v
     ty = ir_type(dst, lanes)
     if dst == BOOL:
-        return b.fcmp_unordered("!=", v, vmath.splat(v.type, 0.0))
+        return b.fcmp_unordered("!=", v, vmath.fconst(b, v.type, 0.0))
     if src == BOOL:
         return b.uitofp(v, ty)
     return b.fpext(v, ty) if dst == F64 else b.fptrunc(v, ty)
@@ -72,6 +69,18 @@ def lower(op, b: ir.IRBuilder, args: list, in_dtypes: list, out_dtype: np.dtype,
 def supported(op) -> bool:
     """Whether ``op`` has a lowering here."""
     return lower.dispatch(type(op)) is not lower.dispatch(object)
+
+
+def unsupported(graph) -> str:
+    """The name of the first op of ``graph`` without a lowering here, or ""."""
+    from netjit.compiler.ops import FusedElementwise, OpKind
+    for n in graph.nodes():
+        op = graph.op(n)
+        inner = [i for i, _ in op.program] if isinstance(op, FusedElementwise) else [op]
+        for o in inner:
+            if o.kind is not OpKind.SOURCE and not supported(o):
+                return o.name
+    return ""
 
 
 def _operands(b, args, in_dtypes, out_dtype, ctx):
@@ -108,7 +117,7 @@ def _(op, b, args, in_dtypes, out_dtype, ctx):
 @lower.register(E.Relu)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     x, = _operands(b, args, in_dtypes, out_dtype, ctx)
-    return vmath.intrinsic(b, "llvm.maximum", x, vmath.splat(x.type, 0.0))
+    return vmath.intrinsic(b, "llvm.maximum", x, vmath.fconst(b, x.type, 0.0))
 
 
 @lower.register(E.Sqrt)
@@ -135,7 +144,7 @@ def _(op, b, args, in_dtypes, out_dtype, ctx):
     x, = _operands(b, args, in_dtypes, out_dtype, ctx)
     if ctx.fastmath >= 1 and out_dtype == F32:
         return vmath.fsigmoid(b, x, ctx.flags)
-    one = vmath.splat(x.type, 1.0)
+    one = vmath.fconst(b, x.type, 1.0)
     e = vmath.libm(b, _libm_name("exp", out_dtype), b.fneg(x, flags=ctx.flags))
     return b.fdiv(one, b.fadd(one, e, flags=ctx.flags), flags=ctx.flags)
 

@@ -1,7 +1,9 @@
 """Which segments the native code generator takes, and their argument layout.
 
 A segment qualifies when every node is a Placeholder, a Const or an
-elementwise op (plain or fused) with a native lowering, every value is
+elementwise op (plain or fused) with a native lowering (checked by
+``lower.unsupported`` only before compiling: a cache hit never imports
+llvmlite's IR builder), every value is
 float32, float64 or bool (bool only inside the loop), and nothing broadcasts
 except single elements: each input is either *full* (the outputs' rank, no
 dimension statically 1 where the output's is not) or *uniform* (statically
@@ -18,14 +20,14 @@ import numpy as np
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Const, FusedElementwise, OpKind, Placeholder
 
-from .emit import Arg, Layout
-from .lower import DTYPES, F32, supported
+from .layout import DTYPES, F32, Arg, Layout
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def plan(graph: Graph, vector_bytes: int) -> tuple[Optional[Layout], dict, str]:
+def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[Layout], dict, str]:
     """``(layout, consts, "")`` for a qualifying segment, else ``(None, {}, reason)``.
+    Outputs of a static shape must hold at least ``min_size`` elements.
 
     ``consts`` maps each Const node to its value: a Python scalar when it is
     baked into the code, the array (also an ``Arg``) when it is passed in.
@@ -39,6 +41,8 @@ def plan(graph: Graph, vector_bytes: int) -> tuple[Optional[Layout], dict, str]:
     if any(len(t.shape) != rank for t in out_types):
         return None, {}, "outputs of different ranks"
     dims = [next((t.shape[k] for t in out_types if t.shape[k] is not None), None) for k in range(rank)]
+    if None not in dims and int(np.prod(dims)) < min_size:
+        return None, {}, f"static outputs of fewer than {min_size} elements"
     args, consts, full = [], {}, set()
     for n in graph.nodes():
         op = graph.op(n)
@@ -52,16 +56,11 @@ def plan(graph: Graph, vector_bytes: int) -> tuple[Optional[Layout], dict, str]:
                 return None, {}, reason
             if len(args) > n_args and not args[-1].uniform:
                 full.add(n)
-        elif op.kind is OpKind.FUSED and isinstance(op, FusedElementwise):
-            if not all(supported(inner) for inner, _ in op.program):
-                return None, {}, "a fused op without a native lowering"
-            if any(u in full for u, _ in graph.inputs_of(n)):
-                full.add(n)
-        elif op.kind is OpKind.ELEMENTWISE and supported(op):
+        elif op.kind is OpKind.ELEMENTWISE or isinstance(op, FusedElementwise):
             if any(u in full for u, _ in graph.inputs_of(n)):
                 full.add(n)
         else:
-            return None, {}, f"{op.name} is not an elementwise op with a native lowering"
+            return None, {}, f"{op.name} is not elementwise"
     if any(v[0] not in full or graph.type(v).dtype not in _FLOATS for v in graph.outputs):
         return None, {}, "an output that is not a full float array"
     if not any(not a.uniform for a in args):

@@ -125,10 +125,17 @@ def _onnx(name):
         return None
 
 
-def _program(builder, **opts):
-    """The compiled program (untiered: the rows measure the numba code, W6 measures tiering)."""
+def _program(builder, *values):
+    """``(program, row label)``: the compiled program (untiered: the rows measure the
+    compiled code, W6 measures tiering) and "netjit (tier)", the code generator
+    that compiled its segments (numba, or the native one for elementwise-only
+    ones), read from a run on the feed ``values``."""
     net, y, feeds = builder()
-    return nj.compile(net, y, feeds=feeds, backend="numba", tiered=False, **opts)
+    prog = nj.compile(net, y, feeds=feeds, backend="numba", tiered=False)
+    md = nj.RunMetadata()
+    prog.session.run(y, dict(zip(feeds, values)), run_metadata=md,
+                     options=nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE))
+    return prog, f"netjit ({', '.join(sorted({st.tier for st in md.step_stats}))})"
 
 
 def _check(a, b, rtol=1e-4, atol=1e-5):
@@ -145,10 +152,10 @@ def bench_w1_w4_w5(rows, min_time):
         "W5 softmax [ms]": (x45, W.w5_numpy, W.w5_net, lambda: hand.w5(x45, out45), "w5"),
     }
     for name, (x, np_fn, builder, hand_fn, onnx_name) in cases.items():
-        prog = _program(builder)
+        prog, label = _program(builder, x)
         expect = np_fn(x)
         _check(prog(x), expect)
-        impls = {"NumPy": lambda: np_fn(x), "hand @njit (prange)": hand_fn, "netjit numba": lambda: prog(x)}
+        impls = {"NumPy": lambda: np_fn(x), "hand @njit (prange)": hand_fn, label: lambda: prog(x)}
         sess = _onnx(onnx_name)
         if sess is not None:
             _check(sess(x=x), expect)
@@ -158,10 +165,10 @@ def bench_w1_w4_w5(rows, min_time):
 
 def bench_w2(rows, min_time):
     x = W.w2_inputs()["x"]
-    prog = _program(W.w2_net)
+    prog, label = _program(W.w2_net, x)
     _check(prog(x), W.w2_numpy(x))
     impls = {"NumPy": lambda: W.w2_numpy(x), "hand @njit (prange)": lambda: hand.w2(x),
-             "netjit numba": lambda: prog(x)}
+             label: lambda: prog(x)}
     sess = _onnx("w2")
     if sess is not None:
         impls["ONNX Runtime"] = lambda: sess(x=x)

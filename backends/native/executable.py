@@ -34,6 +34,8 @@ class NativeExecutable:
     """A segment compiled by the native code generator: ``__call__(inputs, state)``."""
 
     tier = "native"
+    #: the file suffix of ``source`` (tools that dump it)
+    source_suffix = ".ll"
 
     def __init__(self, graph, layout: Layout, source, key: str, address: int, tables: tuple,
                  parallel_min_size: int, parallel: bool, cache_hit: bool):

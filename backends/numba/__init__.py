@@ -25,9 +25,6 @@ class NumbaBackend:
 
     def __init__(self, **defaults):
         self.defaults = defaults
-        if defaults.get("native", True) and os.environ.get("NETJIT_NATIVE", "").strip() not in ("0", "false", "off"):
-            from ..native import prefetch
-            prefetch()
 
     def compile(self, graph: Graph, **options):
         """An executable for ``graph``; with ``tiered=True`` it returns at once."""

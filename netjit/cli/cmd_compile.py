@@ -80,7 +80,9 @@ def _dump(compiled, segments, directory: Path, backend: str) -> list[str]:
         source = getattr(exe, "source", None)
         if source:
             wrapper = getattr(exe, "wrapper_source", "")
-            _write(directory / "source" / f"{_safe(name)}.py", source + ("\n# wrapper\n" + wrapper if wrapper else ""))
+            suffix = getattr(exe, "source_suffix", ".py")      # the native code generator's is LLVM IR
+            _write(directory / "source" / f"{_safe(name)}{suffix}",
+                   source + ("\n# wrapper\n" + wrapper if wrapper else ""))
         else:
             missing.append(name)
     return [f"generated source: backend {backend!r} generates none for {len(missing)} segment(s) "

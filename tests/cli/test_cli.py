@@ -296,6 +296,31 @@ def net():
 """
 
 
+CHAIN = """
+import numpy as np
+import netjit as nj
+
+
+def net():
+    n = nj.Net("chain")
+    x = n.Placeholder("x", np.float32, (None,))
+    n.Tanh(n.Mul([n.Sigmoid(x), x]), "y")
+    return n
+"""
+
+
+def test_compile_dumps_llvm_ir_for_a_native_segment(work):
+    (work / "chain.py").write_text(CHAIN)
+    rc, out, err = netjit("compile", "chain.py:net", "--backend", "numba", "--dump-dir", "dchain",
+                          cwd=work, check=False)
+    assert rc == 0, err
+    (source,) = (work / "dchain" / "source").glob("*")
+    text = source.read_text()
+    assert source.suffix == ".ll" and "define void @" in text
+    assert "; " in text and "= FusedElementwise(%x" in text                # the netjit IR as comments
+    assert "native" in out
+
+
 def test_compile_on_numba_dumps_generated_source_with_colour_and_progress(work):
     (work / "small.py").write_text(SMALL)
     rc, out, err = netjit("--color", "always", "compile", "small.py:net", "--backend", "numba",

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from strategies_native import elementwise_graph
 
 from netjit.backends.base import DictStateStore
+from netjit.backends.native import link
 from netjit.backends.native.executable import NativeExecutable
 from netjit.backends.native.lower import supported
 from netjit.backends.native.plan import plan
@@ -195,8 +196,11 @@ def test_memory_cache_and_disk_entry(tmp_path):
     assert stats["native_compiles"] == before["native_compiles"] + 1
     assert stats["memory_hits"] == before["memory_hits"] + 1 and again.cache_hit
     entry = next(tmp_path.glob("*/*"))
+    linked = ["segment.so"] if link.linker() else []
     assert sorted(p.name for p in entry.iterdir()) == ["consts.f32", "consts.f64", "manifest.json",
-                                                       "segment.ll", "segment.o"]
+                                                       "segment.ll", "segment.o"] + linked
+    assert sorted(json.loads((entry / "manifest.json").read_text())) == sorted(
+        ["consts.f32", "consts.f64", "segment.ll", "segment.o"] + linked)
     assert exe.key == entry.name and "define" in (entry / "segment.ll").read_text()
 
 
@@ -211,29 +215,39 @@ _CHILD = textwrap.dedent("""
     prog = nj.compile(net, y, feeds=["x"], backend="numba", tiered=False)
     out = prog(np.linspace(-1, 1, 50).astype(np.float32))
     np.testing.assert_allclose(out, np.tanh(2 * np.linspace(-1, 1, 50)), rtol=1e-5, atol=1e-6)
-    print(json.dumps({"stats": cache_stats(), "numba_imported": "numba" in sys.modules}))
+    print(json.dumps({"stats": cache_stats(), "numba_imported": "numba" in sys.modules,
+                      "llvm_loaded": "llvmlite.binding" in sys.modules}))
 """)
 
 
-def _child(cache_dir):
-    env = dict(os.environ, NETJIT_CACHE_DIR=str(cache_dir))
+def _child(cache_dir, **env_vars):
+    env = dict(os.environ, NETJIT_CACHE_DIR=str(cache_dir), **env_vars)
     env.pop("NETJIT_NATIVE", None)
     res = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def test_second_process_loads_object_code_without_numba(tmp_path):
-    first = _child(tmp_path)
+@pytest.mark.parametrize("linked", [True, False], ids=["shared-library", "object-code"])
+def test_second_process_loads_the_entry_without_numba(tmp_path, linked):
+    """With a shared library in the entry (a C compiler driver is installed) the
+    second process does not load LLVM either; without, it loads the object code."""
+    if linked and link.linker() is None:
+        pytest.skip("no C compiler driver (cc, gcc, clang) to link shared libraries")
+    env = {} if linked else {"NETJIT_NATIVE_LINK": "0"}
+    first = _child(tmp_path, **env)
     assert first["stats"]["native_compiles"] == 1 and first["stats"]["misses"] == 1
-    second = _child(tmp_path)
+    second = _child(tmp_path, **env)
     assert second["stats"]["disk_hits"] == 1 and second["stats"]["native_compiles"] == 0
     assert not second["numba_imported"] and not first["numba_imported"]
+    assert second["llvm_loaded"] is not linked
 
 
-@pytest.mark.parametrize("damage", ["truncate", "manifest", "delete"])
+@pytest.mark.parametrize("damage", ["truncate", "manifest", "delete", "library"])
 def test_a_damaged_entry_is_recompiled(tmp_path, damage):
-    g = _chain(4, {"truncate": 0.25, "manifest": 0.5, "delete": 0.75}[damage])
+    if damage == "library" and link.linker() is None:
+        pytest.skip("no C compiler driver: entries hold no shared library")
+    g = _chain(4, {"truncate": 0.25, "manifest": 0.5, "delete": 0.75, "library": 0.875}[damage])
     first = _native(cache_dir=str(tmp_path)).compile(g)
     entry = tmp_path / first.key[:2] / first.key
     # the same process would answer from memory: drop that to reach the disk
@@ -243,8 +257,10 @@ def test_a_damaged_entry_is_recompiled(tmp_path, damage):
         (entry / "segment.o").write_bytes((entry / "segment.o").read_bytes()[:100])
     elif damage == "manifest":
         (entry / "manifest.json").write_text("{not json")
-    else:
+    elif damage == "delete":
         (entry / "segment.o").unlink()
+    else:
+        (entry / "segment.so").write_bytes(b"\x7fELF not really")
     before = cache_stats()
     exe = _native(cache_dir=str(tmp_path)).compile(g)
     after = cache_stats()

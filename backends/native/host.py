@@ -1,0 +1,51 @@
+"""What compiled code depends on besides the IR, known without loading LLVM.
+
+A warm start must not import ``llvmlite.binding`` (30-45 ms, mostly loading
+its shared library) only to name the CPU in a cache key. On Linux,
+``/proc/cpuinfo`` names it (family, model, feature flags); elsewhere LLVM is
+asked (``jit``).
+"""
+from __future__ import annotations
+
+import platform
+
+_CACHE: dict = {}
+_FIELDS = ("vendor_id", "cpu family", "model", "flags")
+
+
+def _cpuinfo() -> dict:
+    """The first processor's fields of /proc/cpuinfo, or {} where there is none."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            text = fh.read().split("\n\n", 1)[0]
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {k.strip(): v.strip() for k, v in fields.items() if k.strip() in _FIELDS}
+
+
+def identity() -> str:
+    """The host for cache keys: llvmlite's version (it pins LLVM's), the machine and the CPU."""
+    if "identity" not in _CACHE:
+        import llvmlite            # the package alone: its version, not its library
+        info = _cpuinfo()
+        if "flags" in info:
+            cpu = ";".join(f"{k}={info.get(k, '')}" for k in _FIELDS)
+        else:
+            from . import jit
+            cpu = jit.host()
+        _CACHE["identity"] = f"llvmlite={llvmlite.__version__};{platform.machine()};{cpu}"
+    return _CACHE["identity"]
+
+
+def vector_bytes() -> int:
+    """The SIMD width emitted code uses: 32 bytes with AVX (also on AVX-512
+    machines, where 512-bit code lowers the clock), else 16."""
+    if "vector_bytes" not in _CACHE:
+        flags = _cpuinfo().get("flags")
+        if flags is not None:
+            _CACHE["vector_bytes"] = 32 if "avx" in flags.split() else 16
+        else:
+            from . import jit
+            _CACHE["vector_bytes"] = jit.vector_bytes()
+    return _CACHE["vector_bytes"]

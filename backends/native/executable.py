@@ -15,6 +15,7 @@ import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
+from ..numba.pool import BufferPool
 from .layout import Layout
 
 _POOL: list = []
@@ -53,9 +54,11 @@ class NativeExecutable:
         #: the float32 and float64 constants the code reads (``vmath.ConstTable``)
         self.constant_tables = tables
         table_ptrs = tuple(ffi.from_buffer(t) for t in tables)
-        general = _wrapper(self, layout, fn, ffi.from_buffer, table_ptrs, parallel_min_size if parallel else None)
+        parallel_min = parallel_min_size if parallel else None
+        finish = _finisher(layout, fn, ffi.from_buffer, parallel_min)
+        general = _wrapper(self, layout, ffi.from_buffer, table_ptrs, finish)
         self.run = _fast_wrapper(layout, len(self.input_names), fn, ffi.from_buffer, table_ptrs,
-                                 parallel_min_size if parallel else None, general)
+                                 parallel_min, general, finish)
         self.fast_call = self.run
 
     @property
@@ -72,18 +75,40 @@ class NativeExecutable:
         return f"<NativeExecutable {self.name!r} key={self.key[:12]}>"
 
 
-def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_min, general):
-    """``run`` for the common call, as straight-line generated code (W3 measures it):
-    arrays of the compiled dtypes, equal shapes, C order; anything else goes to
-    ``general``. A non-contiguous array needs no test: its buffer (a simple,
-    stride-less request) raises BufferError."""
+def _finisher(layout: Layout, fn, buf, parallel_min):
+    """``finish(shape, n, ptrs)``: allocate the outputs, run the native function over
+    the ``n`` elements and return the outputs. Large outputs come from buffer pools
+    (fresh 32 MB cost 4 ms of page faults per call here) and run one slice per core."""
+    out_dtypes = layout.out_dtypes
+    pools = [BufferPool() for _ in out_dtypes]
+
+    def finish(shape, n, ptrs):
+        if parallel_min is None or n < parallel_min:
+            outs = [np.empty(shape, d) for d in out_dtypes]
+            fn(0, n, *ptrs, *[buf(o) for o in outs])
+            return outs
+        outs = [p.take_shaped(shape, d) for p, d in zip(pools, out_dtypes)]
+        _parallel(_pool(), fn, n, ptrs + tuple(buf(o) for o in outs))
+        for p, o in zip(pools, outs):
+            p.give(o)
+        return outs
+
+    return finish
+
+
+def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_min, general, finish):
+    """``run`` for the common call, as straight-line generated code: arrays of the
+    compiled dtypes, equal shapes, C order, below the parallel size; anything else
+    goes to ``general`` or ``finish``. A non-contiguous array needs no test: its
+    buffer (a simple, stride-less request) raises BufferError."""
     if n_inputs == 0:
         return general
     names = [f"a{i}" for i in range(n_inputs)]
     full = [f"a{a.input}" for a in layout.args if a.input >= 0 and not a.uniform]
     conds = [f"a{a.input}.dtype is D{k}" for k, a in enumerate(layout.args) if a.input >= 0]
     conds += [f"a{a.input}.size == 1" for a in layout.args if a.input >= 0 and a.uniform]
-    shape = "shape = " + (f"{full[0]}.shape" if full else "CONST_SHAPE")
+    shape = f"{full[0]}.shape" if full else "CONST_SHAPE"
+    size = f"{full[0]}.size" if full else "CONST_SIZE"
     conds += [f"{f}.shape == shape" for f in full[1:]]
     ptrs = [f"buf(a{a.input})" if a.input >= 0 else f"C{k}" for k, a in enumerate(layout.args)]
     outs = [f"o{j}" for j in range(len(layout.out_dtypes))]
@@ -91,25 +116,23 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_m
         "def run(inputs, state=None):",
         "    try:",
         f"        {', '.join(names)}, = inputs",
-        f"        {shape}",
+        f"        shape, n = {shape}, {size}",
         f"        if not ({' and '.join(conds) or 'True'}):",
         "            return general(inputs, state)",
         f"        ptrs = (T32, T64, {', '.join(ptrs)})",
         "    except (ValueError, AttributeError, BufferError, TypeError):",
         "        return general(inputs, state)",
+        "    if n >= PARALLEL_MIN:",
+        "        return finish(shape, n, ptrs)",
         *(f"    {o} = empty(shape, E{j})" for j, o in enumerate(outs)),
-        f"    ptrs += ({', '.join(f'buf({o})' for o in outs)},)",
-        "    n = o0.size",
-        "    if n < PARALLEL_MIN:" if parallel_min is not None else "    if True:",
-        "        fn(0, n, *ptrs)",
-        "    else:",
-        "        parallel(fn, n, ptrs)",
+        f"    fn(0, n, *ptrs, {', '.join(f'buf({o})' for o in outs)})",
         f"    return [{', '.join(outs)}]",
     ]
-    g = {"general": general, "fn": fn, "buf": buf, "empty": np.empty, "PARALLEL_MIN": parallel_min,
+    const = next((a.const for a in layout.args if a.input < 0), None)
+    g = {"general": general, "finish": finish, "fn": fn, "buf": buf, "empty": np.empty,
+         "PARALLEL_MIN": parallel_min if parallel_min is not None else float("inf"),
          "T32": table_ptrs[0], "T64": table_ptrs[1],
-         "parallel": lambda f, n, p: _parallel(_pool(), f, n, p),
-         "CONST_SHAPE": next((a.const.shape for a in layout.args if a.input < 0), None)}
+         "CONST_SHAPE": None if const is None else const.shape, "CONST_SIZE": None if const is None else const.size}
     g.update({f"D{k}": a.dtype for k, a in enumerate(layout.args)})
     g.update({f"C{k}": buf(a.const) for k, a in enumerate(layout.args) if a.input < 0})
     g.update({f"E{j}": d for j, d in enumerate(layout.out_dtypes)})
@@ -117,22 +140,22 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_m
     return g["run"]
 
 
-def _wrapper(exe, layout: Layout, fn, buf, table_ptrs, parallel_min):
+def _wrapper(exe, layout: Layout, buf, table_ptrs, finish):
     """``run`` for any call: converts, checks and broadcasts the inputs first."""
-    args, out_dtypes = layout.args, layout.out_dtypes
+    args = layout.args
     n_inputs = len(exe.input_names)
     consts = [buf(a.const) if a.input < 0 else None for a in args]
     slots = [(a.input, a.dtype, a.uniform) for a in args]
     first_full = next(a.input for a in args if not a.uniform and a.input >= 0) if any(
         not a.uniform and a.input >= 0 for a in args) else None
-    const_shape = next((a.const.shape for a in args if a.input < 0), None)
-    pool = _pool() if parallel_min is not None else None
+    const = next((a.const for a in args if a.input < 0), None)
+    const_shape = None if const is None else const.shape
 
     def run(inputs, state=None):
         if len(inputs) != n_inputs:
             raise InvalidArgumentError(f"segment {exe.name!r}: expected {n_inputs} inputs "
                                        f"{list(exe.input_names)}, got {len(inputs)}")
-        shape = inputs[first_full].shape if first_full is not None else const_shape
+        shape = np.shape(inputs[first_full]) if first_full is not None else const_shape
         ptrs = list(table_ptrs)
         for (i, dtype, uniform), c in zip(slots, consts):
             if i < 0:
@@ -147,14 +170,7 @@ def _wrapper(exe, layout: Layout, fn, buf, table_ptrs, parallel_min):
             elif x.shape != shape:
                 return _broadcast_call(run, exe, inputs, slots, const_shape)
             ptrs.append(buf(x))
-        outs = [np.empty(shape, d) for d in out_dtypes]
-        ptrs += [buf(o) for o in outs]
-        n = outs[0].size
-        if parallel_min is None or n < parallel_min:
-            fn(0, n, *ptrs)
-        else:
-            _parallel(pool, fn, n, ptrs)
-        return outs
+        return finish(shape, int(np.prod(shape)), tuple(ptrs))
 
     return run
 

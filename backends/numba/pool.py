@@ -5,7 +5,8 @@ Writing a large output into freshly allocated memory costs page faults (about
 arrays of a kernel; ``take`` hands one back only when nothing outside the
 pool refers to it any more (``sys.getrefcount``; a view of it counts, since
 views keep their base alive), so values returned to users are never
-overwritten. Used only on the large-tensor (parallel) path.
+overwritten. Used only on the large-tensor (parallel) path, by the numba
+backend and the native code generator.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ _getrefcount = sys.getrefcount
 class BufferPool:
     __slots__ = ("dummy", "buffers", "lock")
 
-    def __init__(self, t):
-        self.dummy = np.empty((0,) * t.rank, t.dtype)
+    def __init__(self, t=None):
+        # the numba kernels take an empty array of the output's type for "none free"
+        self.dummy = np.empty((0,) * t.rank, t.dtype) if t is not None else None
         self.buffers: list = []
         self.lock = threading.Lock()
 
@@ -35,6 +37,13 @@ class BufferPool:
                     del self.buffers[k]
                     return buf
         return self.dummy
+
+    def take_shaped(self, shape: tuple, dtype) -> np.ndarray:
+        """A free buffer of ``shape`` and ``dtype``, else a new one."""
+        buf = self.take()
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            return np.empty(shape, dtype)
+        return buf
 
     def give(self, arr: np.ndarray) -> None:
         """Remember ``arr`` (just returned to the caller) for a later call."""

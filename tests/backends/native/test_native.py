@@ -324,3 +324,18 @@ def test_an_op_without_a_native_lowering_compiles_through_numba(tmp_path):
     exe = _native(cache_dir=str(tmp_path)).compile(g)
     assert isinstance(exe, NumbaExecutable)
     _assert_matches_reference(g, [np.linspace(-2, 2, 20).astype(np.float32)], exe)
+
+
+def test_large_outputs_reuse_buffers_only_once_the_caller_dropped_them():
+    exe = _native(parallel_min_size=1000).compile(_chain(4, 0.625))
+    a, b = np.linspace(-2, 2, 5000).astype(np.float32), np.linspace(3, -3, 5000).astype(np.float32)
+    first = exe([a])[0]
+    kept = first.copy()
+    second = exe([b])[0]
+    assert second is not first and np.array_equal(first, kept)      # a held result is never reused
+    address = second.__array_interface__["data"][0]
+    del second
+    third = exe([b])[0]
+    assert third.__array_interface__["data"][0] == address           # a dropped one is
+    np.testing.assert_array_equal(third, exe([b.copy()])[0])
+    np.testing.assert_array_equal(first, kept)

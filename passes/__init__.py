@@ -16,7 +16,6 @@ Ship passes in a package with an entry point in the ``netjit.passes`` group.
 from .context import AnalysisCache, Application, PassContext, make_context
 from .instruments import (DumpInstrument, PassInstrument, TimingInstrument,
                           VerifyInstrument)
-from .listing import PassRecord, list_passes
 from .manager import PassManager, run_pass, run_phase, select
 from .options import PassOptions
 from .phase import Phase
@@ -25,7 +24,18 @@ from .registry import REGISTRY, PassInfo, register_pass
 
 # The built-in passes register themselves on import, in their default order.
 from . import prune, fold_constants, simplify, cse, dce, fuse_elementwise  # noqa: E402,F401
-from .bisection import BisectResult, bisect, outputs_differ  # noqa: E402
+
+# Tools, not the compile path: imported on first use (a fresh process's first
+# compile imports everything else here; these two cost it 3-4 ms).
+_LAZY = {"PassRecord": "listing", "list_passes": "listing",
+         "BisectResult": "bisection", "bisect": "bisection", "outputs_differ": "bisection"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["register_pass", "Phase", "PassContext", "PassOptions", "make_context",
            "PassManager", "run_phase", "run_pass", "select", "list_passes", "PassRecord", "PassInfo",

@@ -21,6 +21,7 @@ from typing import Optional
 
 import numpy as np
 
+from netjit import __version__ as netjit_version
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Const
 from netjit.errors import CompilationError
@@ -45,18 +46,14 @@ def compile_native(graph: Graph, opts) -> Optional[NativeExecutable]:
     entry = cache.entry_dir(opts.resolved_cache_dir(), key) if opts.cache else None
     loaded = cache.memory_get(key)
     hit = loaded is not None
-    if loaded is None:
-        found = _read_entry(entry) if entry is not None else None
-        hit = found is not None
-        if hit:
-            loaded = _load_entry(entry, found, symbol)
-        else:
-            from . import jit
+    if not hit:
+        loaded = _from_disk(entry, symbol) if entry is not None else None
+        hit = loaded is not None
+        if not hit:
             from .lower import unsupported
             if unsupported(graph):
                 return None
-            obj, tables = _compile(graph, layout, consts, opts, key, symbol, entry)
-            loaded = jit.load(obj, symbol), tables
+            loaded = _compile(graph, layout, consts, opts, key, symbol, entry)
         cache.STATS["disk_hits" if hit else "misses"] += 1
         cache.memory_put(key, loaded)
     address, tables = loaded
@@ -89,9 +86,23 @@ def _source(graph, layout, consts, opts, symbol, entry) -> str:
     return "\n".join(header) + "\n" + text
 
 
+def _from_disk(entry: Path, symbol: str) -> Optional[tuple]:
+    """``(address, tables)`` from a valid cache entry, or None; an entry that does not
+    verify or will not load is deleted (and recompiled)."""
+    found = _read_entry(entry)
+    if found is None:
+        return None
+    try:
+        return _load_entry(entry, found, symbol)
+    except Exception:  # noqa: BLE001 - a library that will not load is a corrupt entry
+        cache.STATS["corrupt"] += 1
+        cache.discard(entry)
+        return None
+
+
 def _compile(graph, layout, consts, opts, key, symbol, entry) -> tuple:
-    """``(object code, constant tables)`` of the segment; writes its cache entry.
-    Errors name the segment."""
+    """``(address, constant tables)`` of the freshly compiled segment; writes its cache
+    entry. Errors name the segment."""
     from . import jit
     from .emit import emit
     try:
@@ -108,7 +119,7 @@ def _compile(graph, layout, consts, opts, key, symbol, entry) -> tuple:
     cache.STATS["native_compiles"] += 1
     if entry is not None:
         _write_entry(entry, text, obj, tables)
-    return obj, tables
+    return jit.load(obj, symbol), tables
 
 
 def _read_entry(entry: Path) -> Optional[dict]:
@@ -170,7 +181,7 @@ def _key(graph: Graph, layout, fastmath: int, host: str) -> str:
         h.update(f"{op.name}:{text}:{graph.types(n)}:{[(pos[u], o) for u, o in graph.inputs_of(n)]}\n".encode())
     io = f"in={[pos[n] for n in graph.inputs]};out={[(pos[n], o) for n, o in graph.outputs]}"
     for part in (io, repr(layout.args), repr(layout.out_dtypes), f"lanes={layout.lanes};fastmath={fastmath}",
-                 host, _source_hash(), _netjit_version()):
+                 host, _source_hash(), netjit_version):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
@@ -185,14 +196,6 @@ def _source_hash() -> str:
             h.update(p.name.encode() + p.read_bytes())
         _SOURCE_HASH.append(h.hexdigest())
     return _SOURCE_HASH[0]
-
-
-def _netjit_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("netjit")
-    except PackageNotFoundError:
-        return "dev"
 
 
 def _dump(text: str, key: str, opts) -> str:

@@ -2,8 +2,6 @@
 and the call wrapper follow. No llvmlite here: a cache hit never needs it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -12,20 +10,29 @@ BOOL = np.dtype(np.bool_)
 DTYPES = (F32, F64, BOOL)
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: creating a dataclass costs about a
+# millisecond at import, on the warm-start path.
 class Arg:
     """One pointer argument: a segment input (``input`` index) or a large constant."""
 
-    dtype: np.dtype
-    uniform: bool                  # one element, broadcast to all
-    input: int = -1                # index into graph.inputs, or -1 for a constant
-    const: object = field(default=None, repr=False, compare=False)   # the array when input == -1
+    __slots__ = ("dtype", "uniform", "input", "const")
+
+    def __init__(self, dtype: np.dtype, uniform: bool, input: int = -1, const=None):
+        self.dtype = dtype
+        self.uniform = uniform          # one element, broadcast to all
+        self.input = input              # index into graph.inputs, or -1 for a constant
+        self.const = const              # the array when input == -1
+
+    def __repr__(self) -> str:          # part of the cache key: no constant values
+        return f"Arg({self.dtype}, uniform={self.uniform}, input={self.input})"
 
 
-@dataclass
 class Layout:
     """How a segment maps to the native function's arguments."""
 
-    args: list                     # Arg per pointer argument, in order
-    out_dtypes: list               # per graph output
-    lanes: int
+    __slots__ = ("args", "out_dtypes", "lanes")
+
+    def __init__(self, args: list, out_dtypes: list, lanes: int):
+        self.args = args                # Arg per pointer argument, in order
+        self.out_dtypes = out_dtypes    # per graph output
+        self.lanes = lanes

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +26,8 @@ def linker() -> Optional[str]:
 
 def link(obj: bytes, target: Path) -> bool:
     """Link ``obj`` into the shared library ``target`` (atomically); False if it cannot."""
+    import subprocess          # compile time only: a warm start imports neither
+    import tempfile
     driver = linker()
     if driver is None:
         return False

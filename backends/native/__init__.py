@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -88,13 +89,13 @@ def _source(graph, layout, consts, opts, symbol, entry) -> str:
 
 def _from_disk(entry: Path, symbol: str) -> Optional[tuple]:
     """``(address, tables)`` from a valid cache entry, or None; an entry that does not
-    verify or will not load is deleted (and recompiled)."""
+    verify, or whose object code will not load, is deleted (and recompiled)."""
     found = _read_entry(entry)
     if found is None:
         return None
     try:
         return _load_entry(entry, found, symbol)
-    except Exception:  # noqa: BLE001 - a library that will not load is a corrupt entry
+    except Exception:  # noqa: BLE001 - object code that will not load is a corrupt entry
         cache.STATS["corrupt"] += 1
         cache.discard(entry)
         return None
@@ -118,23 +119,35 @@ def _compile(graph, layout, consts, opts, key, symbol, entry) -> tuple:
                                f"failed to compile: {type(exc).__name__}: {exc}; generated IR: {path}") from exc
     cache.STATS["native_compiles"] += 1
     if entry is not None:
-        _write_entry(entry, text, obj, tables)
-    return jit.load(obj, symbol), tables
+        try:
+            _write_entry(entry, text, obj, tables)
+        except OSError as exc:       # an unwritable cache costs the next process a compile, no more
+            warnings.warn(f"netjit: could not write the cache entry {entry}: {exc}", RuntimeWarning, stacklevel=2)
+    try:
+        return jit.load(obj, symbol), tables
+    except Exception as exc:  # noqa: BLE001 - as a failed compile
+        raise CompilationError(f"native code generator: segment {graph.name!r} (ops: {_ops(graph)}) "
+                               f"compiled but did not load: {type(exc).__name__}: {exc}") from exc
 
 
 def _read_entry(entry: Path) -> Optional[dict]:
-    """The entry's files (name -> bytes) as its manifest lists them, or None; a
-    corrupt entry is deleted (and recompiled)."""
+    """The entry's files (name -> bytes) as its manifest lists them, or None. An entry
+    that does not match its manifest is corrupt: deleted (and recompiled). One that
+    cannot be read (permissions, I/O) is a miss and stays."""
     try:
-        manifest = json.loads((entry / "manifest.json").read_text())
-    except FileNotFoundError:
+        manifest = json.loads((entry / "manifest.json").read_bytes())
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    except (ValueError, OSError):
+    except ValueError:
         manifest = None
+    except OSError:
+        return None
     try:
         data = {name: (entry / name).read_bytes() for name in manifest} if isinstance(manifest, dict) else None
-    except OSError:
+    except FileNotFoundError:          # listed but gone: damaged
         data = None
+    except OSError:
+        return None
     if (data is None or not set(_FILES) <= set(data)
             or any(hashlib.sha256(data[name]).hexdigest() != manifest[name] for name in data)):
         cache.STATS["corrupt"] += 1
@@ -144,14 +157,28 @@ def _read_entry(entry: Path) -> Optional[dict]:
 
 
 def _load_entry(entry: Path, files: dict, symbol: str) -> tuple:
-    """``(address, tables)`` of a valid entry: from its shared library when it has
-    one (no LLVM in this process), else its object code through LLVM."""
+    """``(address, tables)`` of a valid entry: from its shared library when it has one
+    (no LLVM in this process), else from its object code through LLVM. A library that
+    will not load (a ``noexec`` mount, a cross compiler) is dropped from the entry."""
     tables = (np.frombuffer(files["consts.f32"], np.float32), np.frombuffer(files["consts.f64"], np.float64))
     if "segment.so" in files:
         from . import link
-        return link.load(entry / "segment.so", symbol), tables
+        try:
+            return link.load(entry / "segment.so", symbol), tables
+        except OSError:
+            _drop_library(entry, files)
     from . import jit
     return jit.load(files["segment.o"], symbol), tables
+
+
+def _drop_library(entry: Path, files: dict) -> None:
+    """Rewrite ``entry``'s manifest without its shared library, then delete that."""
+    kept = {name: hashlib.sha256(data).hexdigest() for name, data in files.items() if name != "segment.so"}
+    try:
+        cache.write_atomic(entry / "manifest.json", json.dumps(kept, sort_keys=True).encode())
+        (entry / "segment.so").unlink()
+    except OSError:
+        pass
 
 
 def _write_entry(entry: Path, text: str, obj: bytes, tables: tuple) -> None:
@@ -178,7 +205,9 @@ def _key(graph: Graph, layout, fastmath: int, host: str) -> str:
     for n in order:
         op = graph.op(n)
         text = op.value.digest if isinstance(op, Const) else repr(op)
-        h.update(f"{op.name}:{text}:{graph.types(n)}:{[(pos[u], o) for u, o in graph.inputs_of(n)]}\n".encode())
+        inner = layout.program_dtypes.get(n, "")        # what inference made of a fused program
+        h.update(f"{op.name}:{text}:{graph.types(n)}:{inner}:{[(pos[u], o) for u, o in graph.inputs_of(n)]}\n"
+                 .encode())
     io = f"in={[pos[n] for n in graph.inputs]};out={[(pos[n], o) for n, o in graph.outputs]}"
     for part in (io, repr(layout.args), repr(layout.out_dtypes), f"lanes={layout.lanes};fastmath={fastmath}",
                  host, _source_hash(), netjit_version):

@@ -17,7 +17,7 @@ import numpy as np
 from llvmlite import ir
 
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import Const, FusedElementwise, Placeholder, TensorType
+from netjit.compiler.ops import Const, FusedElementwise, Placeholder
 
 from . import vmath
 from .layout import Layout
@@ -25,20 +25,9 @@ from .lower import Ctx, convert, ir_type, lower
 
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
-#: vectors per main-loop iteration: independent work that hides the latency of
-#: dependent chains (W1 single-threaded: 4.69 -> ? ms; numba's vectoriser interleaves too)
+#: vectors per main-loop iteration (independent work for the out-of-order core;
+#: W1 measured the same with 1, 2 and 4)
 UNROLL = 2
-
-
-def _value_dtypes(graph: Graph, n: int, in_dtypes: list) -> list:
-    """The dtypes of a node's program values (only FusedElementwise has inner ones)."""
-    op = graph.op(n)
-    if not isinstance(op, FusedElementwise):
-        return []
-    vals = list(in_dtypes)
-    for inner, refs in op.program:
-        vals.append(inner.infer(*(TensorType(vals[r], ()) for r in refs))[0].dtype)
-    return vals
 
 
 def emit(graph: Graph, layout: Layout, fastmath: int, consts: dict, symbol: str) -> tuple:
@@ -53,6 +42,7 @@ def emit(graph: Graph, layout: Layout, fastmath: int, consts: dict, symbol: str)
     fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [I64, I64] + tables + ptr_args + out_ptrs), symbol)
     for a in fn.args[2:]:
         a.add_attribute("noalias")
+    _name_args(fn.args, layout, ["start", "stop"])
     vec_types = [ir_type(a.dtype, lanes) for a in layout.args]
     out_vec = [ir_type(d, lanes) for d in layout.out_dtypes]
     body, table = _emit_body(mod, graph, layout, fastmath, consts, tables, vec_types, out_vec)
@@ -67,6 +57,7 @@ def _emit_body(mod, graph, layout, fastmath, consts, tables, vec_types, out_vec)
     fnty = ir.FunctionType(ir.VoidType(), tables + vec_types + [t.as_pointer() for t in out_vec])
     body = ir.Function(mod, fnty, "body")
     body.linkage = "internal"
+    _name_args(body.args, layout, [])
     b = ir.IRBuilder(body.append_basic_block("entry"))
     b.consts = table = vmath.ConstTable(*body.args[:2])
     vec_args = body.args[2:]
@@ -75,17 +66,20 @@ def _emit_body(mod, graph, layout, fastmath, consts, tables, vec_types, out_vec)
     arg_of = {}
     for i, a in enumerate(layout.args):
         arg_of[("input", a.input) if a.input >= 0 else ("const", id(a.const))] = vec_args[i]
-    const_arg = {n: a for n, a in consts.items()}
-    for n in graph.nodes():
+    order = graph.nodes()
+    label = {n: f"%v{i}" for i, n in enumerate(order)}      # node ids, not blob names: the text is cached
+    for n in order:
         op = graph.op(n)
         dtypes = [t.dtype for t in graph.types(n)]
         if isinstance(op, Placeholder):
             values[(n, 0)] = (arg_of[("input", graph.inputs.index(n))], dtypes[0])
         elif isinstance(op, Const):
-            values[(n, 0)] = _const_value(b, ctx, const_arg[n], arg_of, dtypes[0], lanes)
+            values[(n, 0)] = _const_value(b, ctx, consts[n], arg_of, dtypes[0], lanes)
         else:
             ins = [values[v] for v in graph.inputs_of(n)]
-            outs = _lower_node(b, op, ins, dtypes, ctx, _value_dtypes(graph, n, [d for _, d in ins]))
+            detail = f"  # {op.describe()}" if isinstance(op, FusedElementwise) else ""
+            b.comment(f"{label[n]} = {op.name}({', '.join(label[u] for u, _ in graph.inputs_of(n))}){detail}")
+            outs = _lower_node(b, op, ins, dtypes, ctx, layout.program_dtypes.get(n))
             for port, v in enumerate(outs):
                 values[(n, port)] = (v, dtypes[port])
     for j, v in enumerate(graph.outputs):
@@ -94,6 +88,15 @@ def _emit_body(mod, graph, layout, fastmath, consts, tables, vec_types, out_vec)
                 align=np.dtype(layout.out_dtypes[j]).itemsize)
     b.ret_void()
     return body, table
+
+
+def _name_args(args, layout: Layout, head: list) -> None:
+    """Readable parameter names: the range, the constant tables, the inputs, the outputs."""
+    names = head + ["consts32", "consts64"]
+    names += [f"in{a.input}" if a.input >= 0 else f"const{k}" for k, a in enumerate(layout.args)]
+    names += [f"out{j}" for j in range(len(layout.out_dtypes))]
+    for arg, name in zip(args, names):
+        arg.name = name
 
 
 def _const_value(b, ctx, const, arg_of, dtype, lanes):

@@ -24,6 +24,10 @@ _POOL_LOCK = threading.Lock()
 _ALIGN = 64
 
 
+# a forked child has the pool object but not its threads: it starts a new one
+os.register_at_fork(after_in_child=_POOL.clear)
+
+
 def _pool():
     with _POOL_LOCK:
         if not _POOL:
@@ -107,9 +111,11 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_m
     full = [f"a{a.input}" for a in layout.args if a.input >= 0 and not a.uniform]
     conds = [f"a{a.input}.dtype is D{k}" for k, a in enumerate(layout.args) if a.input >= 0]
     conds += [f"a{a.input}.size == 1" for a in layout.args if a.input >= 0 and a.uniform]
-    shape = f"{full[0]}.shape" if full else "CONST_SHAPE"
-    size = f"{full[0]}.size" if full else "CONST_SIZE"
-    conds += [f"{f}.shape == shape" for f in full[1:]]
+    const = next((a.const for a in layout.args if a.input < 0), None)
+    # a full constant fixes the shape: every full input must have it
+    shape = f"{full[0]}.shape" if full and const is None else "CONST_SHAPE"
+    size = f"{full[0]}.size" if full and const is None else "CONST_SIZE"
+    conds += [f"{f}.shape == shape" for f in (full[1:] if const is None else full)]
     ptrs = [f"buf(a{a.input})" if a.input >= 0 else f"C{k}" for k, a in enumerate(layout.args)]
     outs = [f"o{j}" for j in range(len(layout.out_dtypes))]
     lines = [
@@ -128,7 +134,6 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_m
         f"    fn(0, n, *ptrs, {', '.join(f'buf({o})' for o in outs)})",
         f"    return [{', '.join(outs)}]",
     ]
-    const = next((a.const for a in layout.args if a.input < 0), None)
     g = {"general": general, "finish": finish, "fn": fn, "buf": buf, "empty": np.empty,
          "PARALLEL_MIN": parallel_min if parallel_min is not None else float("inf"),
          "T32": table_ptrs[0], "T64": table_ptrs[1],
@@ -155,7 +160,7 @@ def _wrapper(exe, layout: Layout, buf, table_ptrs, finish):
         if len(inputs) != n_inputs:
             raise InvalidArgumentError(f"segment {exe.name!r}: expected {n_inputs} inputs "
                                        f"{list(exe.input_names)}, got {len(inputs)}")
-        shape = np.shape(inputs[first_full]) if first_full is not None else const_shape
+        shape = const_shape if const_shape is not None else np.shape(inputs[first_full])
         ptrs = list(table_ptrs)
         for (i, dtype, uniform), c in zip(slots, consts):
             if i < 0:
@@ -176,8 +181,8 @@ def _wrapper(exe, layout: Layout, buf, table_ptrs, finish):
 
 
 def _parallel(pool, fn, n, ptrs):
-    workers = pool._max_workers + 1
-    step = -(-n // workers // _ALIGN) * _ALIGN
+    workers = (os.cpu_count() or 1)
+    step = max(_ALIGN, -(-n // workers // _ALIGN) * _ALIGN)
     futures = [pool.submit(fn, lo, min(lo + step, n), *ptrs) for lo in range(step, n, step)]
     fn(0, min(step, n), *ptrs)
     for f in futures:
@@ -193,13 +198,14 @@ def _broadcast_call(run, exe, inputs, slots, const_shape):
     """The rare call whose full inputs differ in shape: NumPy broadcasts them first."""
     full = [i for i, _, uniform in slots if i >= 0 and not uniform]
     names = [exe.input_names[i] for i in full]
+    shapes = [np.shape(inputs[i]) for i in full] + ([const_shape] if const_shape is not None else [])
     try:
-        shape = np.broadcast_shapes(*(np.shape(inputs[i]) for i in full))
+        shape = np.broadcast_shapes(*shapes)
     except ValueError as exc:
         raise InvalidArgumentError(f"segment {exe.name!r}: inputs {names} do not broadcast: {exc}") from None
     if const_shape is not None and shape != const_shape:
         raise InvalidArgumentError(f"segment {exe.name!r}: inputs {names} broadcast to {shape}, "
-                                   f"expected the shape of its constants {const_shape}")
+                                   f"beyond the shape of its constants {const_shape}")
     expanded = list(inputs)
     for i, dtype, _ in ((i, d, u) for i, d, u in slots if i >= 0 and not u):
         expanded[i] = np.ascontiguousarray(np.broadcast_to(np.asarray(inputs[i], dtype), shape))

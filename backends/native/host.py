@@ -44,8 +44,9 @@ def vector_bytes() -> int:
     if "vector_bytes" not in _CACHE:
         flags = _cpuinfo().get("flags")
         if flags is not None:
-            _CACHE["vector_bytes"] = 32 if "avx" in flags.split() else 16
+            avx = "avx" in flags.split()
         else:
             from . import jit
-            _CACHE["vector_bytes"] = jit.vector_bytes()
+            avx = jit.has_avx()
+        _CACHE["vector_bytes"] = 32 if avx else 16
     return _CACHE["vector_bytes"]

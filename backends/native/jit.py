@@ -36,12 +36,11 @@ def host() -> str:
                 f"triple={llvm.get_process_triple()};cpu={llvm.get_host_cpu_name()};{_STATE['features']}")
 
 
-def vector_bytes() -> int:
-    """The SIMD width emitted code uses: 32 bytes with AVX (also on AVX-512
-    machines, where 512-bit code lowers the clock), else 16."""
+def has_avx() -> bool:
+    """Whether LLVM sees AVX on this CPU (``host`` asks /proc/cpuinfo first)."""
     with _LOCK:
         _machine()
-        return 32 if "+avx" in _STATE["features"].split(",") else 16
+        return "+avx" in _STATE["features"].split(",")
 
 
 def compile_ir(text: str) -> bytes:
@@ -62,8 +61,8 @@ def compile_ir(text: str) -> bytes:
 def load(obj: bytes, symbol: str) -> int:
     """Load object code into the process's engine; the address of ``symbol``.
 
-    The symbol is renamed per object by the caller (see ``executable``): MCJIT
-    resolves names across every object it holds.
+    Every object names its function after its cache key (``compile_native``):
+    MCJIT resolves names across every object it holds.
     """
     with _LOCK:
         tm = _machine()

@@ -30,9 +30,20 @@ class Arg:
 class Layout:
     """How a segment maps to the native function's arguments."""
 
-    __slots__ = ("args", "out_dtypes", "lanes")
+    __slots__ = ("args", "out_dtypes", "lanes", "program_dtypes")
 
-    def __init__(self, args: list, out_dtypes: list, lanes: int):
+    def __init__(self, args: list, out_dtypes: list, lanes: int, program_dtypes: dict):
         self.args = args                # Arg per pointer argument, in order
         self.out_dtypes = out_dtypes    # per graph output
         self.lanes = lanes
+        #: FusedElementwise node -> the dtype of each of its program's values
+        self.program_dtypes = program_dtypes
+
+
+def program_dtypes(op, in_dtypes: list) -> list:
+    """The dtypes of a FusedElementwise program's values: its inputs, then one per instruction."""
+    from netjit.compiler.ops import TensorType
+    vals = list(in_dtypes)
+    for inner, refs in op.program:
+        vals.append(inner.infer(*(TensorType(vals[r], ()) for r in refs))[0].dtype)
+    return vals

@@ -25,7 +25,9 @@ def linker() -> Optional[str]:
 
 
 def link(obj: bytes, target: Path) -> bool:
-    """Link ``obj`` into the shared library ``target`` (atomically); False if it cannot."""
+    """Link ``obj`` into the shared library ``target`` (atomically); False if it cannot.
+    The library is loaded once before it is kept: one that will not load (a cross
+    compiler driver, a ``noexec`` cache) would only cost every later process a try."""
     import subprocess          # compile time only: a warm start imports neither
     import tempfile
     driver = linker()
@@ -38,6 +40,7 @@ def link(obj: bytes, target: Path) -> bool:
         try:
             subprocess.run([driver, "-shared", "-o", str(so_path), str(o_path), "-lm"],
                            check=True, capture_output=True, timeout=60)
+            ctypes.CDLL(str(so_path))
         except (OSError, subprocess.SubprocessError):
             return False
         os.replace(so_path, target)

@@ -24,7 +24,6 @@ from .layout import BOOL, F32, F64
 #: LLVM fast-math flags per netjit fast-math level (as ``NumbaOptions``)
 FLAGS = {0: (), 1: ("reassoc", "contract", "arcp", "nsz"), 2: ("fast",)}
 _SMALL_POWERS = (1.0, 2.0, 3.0, 4.0, 0.5)
-_LIBM = {"Exp": "exp", "Log": "log", "Tanh": "tanh"}
 
 
 @dataclass
@@ -129,24 +128,30 @@ def _libm_name(name: str, dtype: np.dtype) -> str:
     return name + ("f" if dtype == F32 else "")
 
 
-@lower.register(E.Exp)
-@lower.register(E.Log)
-@lower.register(E.Tanh)
-def _(op, b, args, in_dtypes, out_dtype, ctx):
-    x, = _operands(b, args, in_dtypes, out_dtype, ctx)
-    if ctx.fastmath >= 1 and out_dtype == F32 and op.name in ("Exp", "Tanh"):
-        return vmath.fexp(b, x) if op.name == "Exp" else vmath.ftanh(b, x, ctx.flags)
-    return vmath.libm(b, _libm_name(_LIBM[op.name], out_dtype), x)
+# The approximations take the level-1 flags whatever the level, as the numba
+# helpers are compiled: under "fast" (nnan, ninf) fsigmoid(-100) came out NaN.
+_APPROX = {E.Exp: lambda b, x: vmath.fexp(b, x), E.Tanh: lambda b, x: vmath.ftanh(b, x, FLAGS[1]),
+           E.Sigmoid: lambda b, x: vmath.fsigmoid(b, x, FLAGS[1])}
 
 
-@lower.register(E.Sigmoid)
-def _(op, b, args, in_dtypes, out_dtype, ctx):
-    x, = _operands(b, args, in_dtypes, out_dtype, ctx)
-    if ctx.fastmath >= 1 and out_dtype == F32:
-        return vmath.fsigmoid(b, x, ctx.flags)
-    one = vmath.fconst(b, x.type, 1.0)
-    e = vmath.libm(b, _libm_name("exp", out_dtype), b.fneg(x, flags=ctx.flags))
-    return b.fdiv(one, b.fadd(one, e, flags=ctx.flags), flags=ctx.flags)
+def _unary_float(libm_name):
+    """The lowering of a transcendental op: an approximation for float32 at fast-math
+    level >= 1 where one exists, else libm's ``libm_name`` (None: Sigmoid from exp)."""
+    def lowering(op, b, args, in_dtypes, out_dtype, ctx):
+        x, = _operands(b, args, in_dtypes, out_dtype, ctx)
+        approx = _APPROX.get(type(op)) if ctx.fastmath >= 1 and out_dtype == F32 else None
+        if approx is not None:
+            return approx(b, x)
+        if libm_name is None:
+            one = vmath.fconst(b, x.type, 1.0)
+            e = vmath.libm(b, _libm_name("exp", out_dtype), b.fneg(x, flags=ctx.flags))
+            return b.fdiv(one, b.fadd(one, e, flags=ctx.flags), flags=ctx.flags)
+        return vmath.libm(b, _libm_name(libm_name, out_dtype), x)
+    return lowering
+
+
+for _cls, _name in ((E.Exp, "exp"), (E.Log, "log"), (E.Tanh, "tanh"), (E.Sigmoid, None)):
+    lower.register(_cls)(_unary_float(_name))
 
 
 @lower.register(E.Pow)
@@ -166,30 +171,34 @@ def _(op, b, args, in_dtypes, out_dtype, ctx):
     return vmath.libm(b, _libm_name("pow", out_dtype), base, expo)
 
 
-@lower.register(E.Max)
-@lower.register(E.Min)
-@lower.register(E.Sum)
-def _(op, b, args, in_dtypes, out_dtype, ctx):
-    xs = _operands(b, args, in_dtypes, out_dtype, ctx)
-    acc = xs[0]
-    for x in xs[1:]:
-        if op.name == "Sum":
-            acc = b.fadd(acc, x, flags=ctx.flags)
-        else:
-            acc = vmath.intrinsic(b, "llvm.maximum" if op.name == "Max" else "llvm.minimum", acc, x)
-    return acc
+def _nary(combine):
+    """The lowering of Caffe2's n-ary Max/Min/Sum: ``combine`` folded over the operands."""
+    def lowering(op, b, args, in_dtypes, out_dtype, ctx):
+        xs = _operands(b, args, in_dtypes, out_dtype, ctx)
+        acc = xs[0]
+        for x in xs[1:]:
+            acc = combine(b, acc, x, ctx)
+        return acc
+    return lowering
 
 
-_CMP = {"LT": "<", "LE": "<=", "GT": ">", "GE": ">=", "EQ": "=="}
+lower.register(E.Max)(_nary(lambda b, a, x, ctx: vmath.intrinsic(b, "llvm.maximum", a, x)))
+lower.register(E.Min)(_nary(lambda b, a, x, ctx: vmath.intrinsic(b, "llvm.minimum", a, x)))
+lower.register(E.Sum)(_nary(lambda b, a, x, ctx: b.fadd(a, x, flags=ctx.flags)))
 
 
-@lower.register(E.Compare)
-def _(op, b, args, in_dtypes, out_dtype, ctx):
-    common = np.result_type(*in_dtypes)
-    x, y = (convert(b, a, d, common, ctx.lanes) for a, d in zip(args, in_dtypes))
-    if common == BOOL:
-        return b.icmp_unsigned(_CMP[op.name], x, y)
-    return b.fcmp_ordered(_CMP[op.name], x, y)      # NumPy: any comparison with NaN is false
+def _compare(predicate: str):
+    def lowering(op, b, args, in_dtypes, out_dtype, ctx):
+        common = np.result_type(*in_dtypes)
+        x, y = (convert(b, a, d, common, ctx.lanes) for a, d in zip(args, in_dtypes))
+        if common == BOOL:
+            return b.icmp_unsigned(predicate, x, y)
+        return b.fcmp_ordered(predicate, x, y)      # NumPy: any comparison with NaN is false
+    return lowering
+
+
+for _cls, _predicate in {E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">=", E.EQ: "=="}.items():
+    lower.register(_cls)(_compare(_predicate))
 
 
 @lower.register(E.Where)

@@ -20,7 +20,7 @@ import numpy as np
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Const, FusedElementwise, OpKind, Placeholder
 
-from .layout import DTYPES, F32, Arg, Layout
+from .layout import DTYPES, F32, Arg, Layout, program_dtypes
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -43,7 +43,8 @@ def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[L
     dims = [next((t.shape[k] for t in out_types if t.shape[k] is not None), None) for k in range(rank)]
     if None not in dims and int(np.prod(dims)) < min_size:
         return None, {}, f"static outputs of fewer than {min_size} elements"
-    args, consts, full = [], {}, set()
+    args, consts, inner = [], {}, {}
+    deps: dict = {}                 # node -> indices of the full args its value depends on
     for n in graph.nodes():
         op = graph.op(n)
         types = graph.types(n)
@@ -54,20 +55,32 @@ def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[L
             reason = _source(graph, n, op, types[0], rank, dims, args, consts)
             if reason:
                 return None, {}, reason
-            if len(args) > n_args and not args[-1].uniform:
-                full.add(n)
+            deps[n] = frozenset([n_args]) if len(args) > n_args and not args[-1].uniform else frozenset()
         elif op.kind is OpKind.ELEMENTWISE or isinstance(op, FusedElementwise):
-            if any(u in full for u, _ in graph.inputs_of(n)):
-                full.add(n)
+            if isinstance(op, FusedElementwise):
+                inner[n] = program_dtypes(op, [graph.type(v).dtype for v in graph.inputs_of(n)])
+                if any(d not in DTYPES for d in inner[n]):
+                    return None, {}, "a fused program with a value of dtype outside float32, float64, bool"
+            deps[n] = frozenset().union(*(deps[u] for u, _ in graph.inputs_of(n)))
         else:
             return None, {}, f"{op.name} is not elementwise"
-    if any(v[0] not in full or graph.type(v).dtype not in _FLOATS for v in graph.outputs):
-        return None, {}, "an output that is not a full float array"
-    if not any(not a.uniform for a in args):
+    full = frozenset(i for i, a in enumerate(args) if not a.uniform)
+    if not full:
         return None, {}, "no full input"
-    float32 = any(t.dtype != np.float64 for n in graph.nodes() for t in graph.types(n))
-    lanes = vector_bytes // (F32.itemsize if float32 else 8)
-    return Layout(args, [graph.type(v).dtype for v in graph.outputs], lanes), consts, ""
+    if any(graph.type(v).dtype not in _FLOATS for v in graph.outputs):
+        return None, {}, "an output that is not float"
+    # with dynamic shapes, an output that misses a full arg could have a shape of
+    # its own (Tanh(x) beside Exp(y)); with static ones, all have the outputs' shape
+    static = None not in dims and all(_static_shape(graph, args[i]) == tuple(dims) for i in full)
+    if not static and any(deps[v[0]] != full for v in graph.outputs):
+        return None, {}, "an output that does not depend on every full input, with dynamic shapes"
+    values = [t.dtype for n in graph.nodes() for t in graph.types(n)] + [d for ds in inner.values() for d in ds]
+    lanes = vector_bytes // (8 if F32 not in values else F32.itemsize)
+    return Layout(args, [graph.type(v).dtype for v in graph.outputs], lanes, inner), consts, ""
+
+
+def _static_shape(graph, arg) -> Optional[tuple]:
+    return arg.const.shape if arg.input < 0 else graph.type((graph.inputs[arg.input], 0)).shape
 
 
 def _source(graph, n, op, t, rank, dims, args, consts) -> str:
@@ -80,6 +93,8 @@ def _source(graph, n, op, t, rank, dims, args, consts) -> str:
         if arr.size == 1:
             consts[n] = arr.reshape(()).item()
             return ""
+        if arr.dtype.kind != "f":         # arguments are float arrays; bool ones are numba's
+            return "a bool constant of more than one element"
         if arr.ndim != rank or any(d is None or d != s for d, s in zip(dims, arr.shape)):
             return "a constant that broadcasts"
         arr = np.ascontiguousarray(arr, dtype=t.dtype)

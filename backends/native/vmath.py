@@ -41,7 +41,7 @@ class ConstTable:
         self._loaded: dict = {}
 
     def vector(self, b: ir.IRBuilder, ty: ir.VectorType, value: float):
-        key = (str(ty), float(value))
+        key = (str(ty), np.float64(value).tobytes())      # by bits: -0.0 is not 0.0
         if key not in self._loaded:
             values = self.values[ty.element]
             values.append(float(value))

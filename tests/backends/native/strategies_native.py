@@ -88,7 +88,7 @@ _STEPS = (_unary, _unary, _binary, _binary, _select, _nary, _cast)
 @st.composite
 def elementwise_graph(draw, max_steps: int = 10):
     """``(graph, feeds)``: 1-3 full inputs (some dims dynamic), maybe one single-element
-    input, 1-``max_steps`` random steps, 1-2 outputs that depend on a full input."""
+    input, 1-``max_steps`` random steps, 1-2 outputs that depend on every full input."""
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     # no dims of 1: an input declared (None, 1) beside (None, None) is one the planner
@@ -102,11 +102,16 @@ def elementwise_graph(draw, max_steps: int = 10):
         b.g.inputs.append(n)
         b.full.append((n, 0))
         feeds.append(rng.uniform(-2, 2, shape).astype(dtype))
+    # every value below depends on every full input, as the planner requires of
+    # outputs with dynamic shapes (an output of in0 alone could differ in shape)
+    inputs, b.full = b.full, [b.add(E.Sum(), b.full)]
     if draw(st.booleans()):
         n = b.g.add(Placeholder(np.dtype(dtype), ()), names=["scale"])
         b.g.inputs.append(n)
         feeds.append(np.array(rng.uniform(-2, 2), dtype))
         b.full.append(b.add(E.Mul(), [b.full[0], (n, 0)]))
+    if len(inputs) == 1:
+        b.full.append(inputs[0])
     for _ in range(draw(st.integers(1, max_steps))):
         b.full.append(draw(st.sampled_from(_STEPS))(b))
     k = draw(st.integers(1, 2))

@@ -26,8 +26,11 @@ def linker() -> Optional[str]:
 
 def link(obj: bytes, target: Path) -> bool:
     """Link ``obj`` into the shared library ``target`` (atomically); False if it cannot.
-    The library is loaded once before it is kept: one that will not load (a cross
-    compiler driver, a ``noexec`` cache) would only cost every later process a try."""
+
+    Not loaded here: a process must never map a library that a later write to
+    its entry could truncate (SIGBUS at exit). One that will not load (a cross
+    compiler driver, a ``noexec`` cache) is dropped by the first process that
+    tries it."""
     import subprocess          # compile time only: a warm start imports neither
     import tempfile
     driver = linker()
@@ -40,7 +43,6 @@ def link(obj: bytes, target: Path) -> bool:
         try:
             subprocess.run([driver, "-shared", "-o", str(so_path), str(o_path), "-lm"],
                            check=True, capture_output=True, timeout=60)
-            ctypes.CDLL(str(so_path))
         except (OSError, subprocess.SubprocessError):
             return False
         os.replace(so_path, target)

@@ -7,8 +7,9 @@ compiles it to object code and caches that on disk beside numba's entries,
 with a shared library linked from it where a C compiler driver is installed
 (``link``). A process that finds its segments in the cache never imports
 numba, and with the shared library not even LLVM: loading one costs
-milliseconds, where numba's import and set-up alone take about 0.9 s. Compiling is faster too: no numba typing, and no LLVM loop
-vectoriser, whose cost grows with the square of the loop body.
+milliseconds, where numba's import and set-up alone take about 0.9 s.
+Compiling is faster too: no numba typing, and no LLVM loop vectoriser, whose
+cost grows with the square of the loop body.
 """
 from __future__ import annotations
 

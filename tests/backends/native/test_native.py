@@ -382,7 +382,8 @@ def test_an_llvm_failure_names_the_segment_and_leaves_no_entry(tmp_path, monkeyp
         raise RuntimeError("LLVM says no")
     monkeypatch.setattr(jit, "compile_ir", refuse)
     g = _chain(6, 1.375)
-    with pytest.raises(CompilationError, match=r"segment 'chain' \(ops: Mul, Tanh.*LLVM says no; generated IR: (\S+)") as info:
+    expected = r"segment 'chain' \(ops: Mul, Tanh.*LLVM says no; generated IR: (\S+)"
+    with pytest.raises(CompilationError, match=expected) as info:
         _native(cache_dir=str(tmp_path / "cache"), dump_dir=str(tmp_path / "dump")).compile(g)
     dumped = info.value.args[0].rsplit("generated IR: ", 1)[1]
     assert "define void" in open(dumped).read()

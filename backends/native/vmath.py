@@ -1,8 +1,8 @@
 """Vector math in LLVM IR: the float32 approximations of ``backends.numba.mathlib``.
 
 The same constants and the same order of operations as the numba helpers, so
-both backends give bit-identical results and the documented maximum errors
-(tested in tests/backends/numba/test_mathlib.py) hold here too. Each function
+the maximum errors documented there hold here too (each code generator's
+tests check them; contraction into FMAs may differ in the last bit). Each function
 takes and returns a ``<W x float>`` value; anything without an approximation
 here (float64, ``Log``, fast-math level 0) calls libm lane by lane (``libm``).
 """

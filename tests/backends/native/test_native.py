@@ -482,3 +482,18 @@ def test_a_forked_child_runs_the_parallel_path():
         waited += 0.05
     os.kill(pid, 9)
     pytest.fail("the forked child hung on the parallel path")
+
+
+_GRID = np.concatenate([np.linspace(-87.3, 88.3, 400_001), np.linspace(-3, 3, 100_001),
+                        np.geomspace(1e-30, 1, 1000), -np.geomspace(1e-30, 1, 1000)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("op, ref, bound", [(E.Exp, np.exp, 4e-7), (E.Tanh, np.tanh, 4e-7),
+                                            (E.Sigmoid, lambda x: 1 / (1 + np.exp(-x)), 5e-7)])
+def test_the_approximations_keep_mathlibs_documented_error_bounds(op, ref, bound):
+    """The bounds backends/numba/mathlib.py documents (its own test checks numba's)."""
+    g = _graph(f"approx_{op.__name__}", [(None,)], lambda g, x: [g.add(op(), [x])])
+    out = _native().compile(g)([_GRID])[0]
+    exact = ref(_GRID.astype(np.float64))
+    normal = np.abs(exact) > np.finfo(np.float32).tiny
+    assert (np.abs(out[normal] - exact[normal]) / np.abs(exact[normal])).max() <= bound

@@ -17,6 +17,10 @@ from .scalar import ctor, scalar_expr
 from .writer import Writer
 
 
+#: row blocks of a pipelined parallel loop (see ``GroupEmitter.pipelines``)
+_ROW_BLOCKS = 64
+
+
 class GroupEmitter:
     """Writes one group; ``names`` maps graph values to kernel variable names."""
 
@@ -38,6 +42,9 @@ class GroupEmitter:
         #: reduction instr -> runtime width of its operand, for reductions that may
         #: be narrower than the domain (see ``narrow_reductions``)
         self.widths = {k: f"{self.p}w{k}" for k in self.narrow_reductions()}
+        #: rank-0 exts, read once before the loops: ``v[()]`` inside a prange body
+        #: fails numba's parfor lowering (it types ``v`` as a scalar there)
+        self.scalars = {i: f"{self.p}s{i}" for i, e in enumerate(group.exts) if e.rank == 0}
 
     # -- shapes -------------------------------------------------------------
     def contributors(self, k: int) -> list:
@@ -177,7 +184,7 @@ class GroupEmitter:
             return f"{self.p}t{a[1]}"
         e = self.g.exts[a[1]]
         if e.rank == 0:
-            return f"{self.ext[a[1]]}[()]"
+            return self.scalars[a[1]]
         idx = []
         for ax in range(e.rank):
             k = self.g.rank - e.rank + ax
@@ -221,6 +228,8 @@ class GroupEmitter:
             self.w.line("pass")
             return
         self.emit_domain()
+        for i, name in self.scalars.items():
+            self.w.line(f"{name} = {self.ext[i]}[()]")
         self.emit_allocations()
         r = self.g.rank
         if r == 0:
@@ -253,6 +262,9 @@ class GroupEmitter:
 
     def emit_outer(self, k: int) -> None:
         r = self.g.rank
+        if k == 0 and r == 2 and self.pipelines():
+            self.emit_pipelined_rows()
+            return
         if k == r - 1:
             self.emit_row_body(outer=tuple(self.ivars[:-1]))
             return
@@ -260,26 +272,96 @@ class GroupEmitter:
         with self.w.indent():
             self.emit_outer(k + 1)
 
-    def emit_row_body(self, outer: tuple) -> None:
+    # -- rows pipelined: the next row's first pass inside this row's second ----
+    def first_pass(self) -> list:
+        g = self.g
+        return [k for k, i in enumerate(g.instrs) if i.reduce and g.phase_of(i.args[0]) == 0]
+
+    def pipelines(self) -> bool:
+        """Whether the parallel row loop pipelines its rows.
+
+        A row's first pass (softmax's max, layer norm's mean) reads only the
+        inputs, so it waits on memory with nothing to compute. Per thread over a
+        block of rows, the next row's first pass runs inside this row's second
+        (W5, hand-written: 3.13 against 3.64 ms; ``benchmarks/w5_pipelining.py``).
+        Only where that pass needs nothing but the inputs and constants.
+        """
+        g = self.g
+        if self.loop_kw(0) != "prange" or self.widths or g.last_phase < 1 or not self.first_pass():
+            return False
+        if self.pick_stash(g.last_phase) is not None and g.last_phase < 2:
+            return False                 # the stash would be stored by the first pass
+        need = set(self.closure([g.instrs[k].args[0][1] for k in self.first_pass() if g.instrs[k].args[0][0] == "i"]))
+        args = [a for k in need for a in g.instrs[k].args] + [g.instrs[k].args[0] for k in self.first_pass()]
+        return all(a[0] != "i" or a[1] in need for a in args)
+
+    def emit_pipelined_rows(self) -> None:
+        w, p, d0 = self.w, self.p, self.dims[0]
+        first = self.first_pass()
+        # blocks of rows, more than threads: each costs one unpipelined first pass
+        # (1/128 of W5's rows); numba's get_num_threads would make the kernel uncacheable
+        w.line(f"{p}nch = min({_ROW_BLOCKS}, {d0})")
+        w.line(f"for {p}c in prange({p}nch):")
+        with w.indent():
+            w.line(f"{p}lo = ({p}c * {d0}) // {p}nch")
+            w.line(f"{p}hi = (({p}c + 1) * {d0}) // {p}nch")
+            w.line(f"i0 = {p}lo")
+            self.done, self.stash = set(), None     # a stash is stored by a later pass
+
+            for k in first:              # the block's first row: its first pass alone
+                w.line(f"{p}a{k} = {self.init(k)}")
+            self.emit_inner(0, first, [], 1)
+            for k in first:
+                w.line(f"{p}t{k} = {self.finish(k)}")
+            w.line(f"for i0 in range({p}lo, {p}hi):")
+            with w.indent():
+                w.line(f"i0n = i0 + 1 if i0 + 1 < {p}hi else i0")
+                self.emit_row_body(outer=("i0",), pipelined=True)
+                for k in first:          # the next row's first pass is done
+                    w.line(f"{p}t{k} = {p}n{k}")
+
+    def emit_next_first_pass(self) -> None:
+        """Inside this row's second pass: the next row's first-pass updates."""
+        saved = self.p, self.ivars, self.done
+        self.p, self.ivars, self.done = f"{saved[0]}n_", ["i0n", "j"], set()
+        first = self.first_pass()
+        for k in self.closure([self.g.instrs[k].args[0][1] for k in first if self.g.instrs[k].args[0][0] == "i"]):
+            self.emit_instr(k)
+        for k in first:
+            self.w.line(self.update(k))
+        self.p, self.ivars, self.done = saved
+
+    def emit_row_body(self, outer: tuple, pipelined: bool = False) -> None:
         g, w = self.g, self.w
         self.done = set()
         last = g.last_phase
         self.stash = self.pick_stash(last)
+        first = self.first_pass() if pipelined else []
         for p in range(last + 1):
             self.emit_row_instrs(p)
             reds = [k for k, i in enumerate(g.instrs) if i.reduce and g.phase_of(i.args[0]) == p]
+            if p == 0 and pipelined:     # computed by the previous row (or the block's prologue)
+                self.done.update(reds)
+                continue
             full_outs = [o for o in g.outputs if o.kind == "full"] if p == last else []
             for k in reds:
                 w.line(f"{self.p}a{k} = {self.init(k)}")
+            nxt = pipelined and p == 1
+            if nxt:
+                for k in first:
+                    w.line(f"{self.p}n_a{k} = {self.init(k)}")
             wide = [k for k in reds if k not in self.widths]
-            if g.rank and (wide or full_outs):
-                self.emit_inner(p, wide, full_outs, len(outer))
+            if g.rank and (wide or full_outs or nxt):
+                self.emit_inner(p, wide, full_outs, len(outer), extra=self.emit_next_first_pass if nxt else None)
             for k in reds:
                 if k in self.widths:     # its own loop, over its operand's true width
                     self.emit_inner(p, [k], [], len(outer), bound=self.widths[k])
             for k in reds:
                 self.done.add(k)
                 w.line(f"{self.p}t{k} = {self.finish(k)}")
+            if nxt:
+                for k in first:
+                    w.line(f"{self.p}n{k} = {self.finish(k).replace(self.p + 'a', self.p + 'n_a')}")
         self.emit_row_instrs(last + 1)
         for o in g.outputs:
             if o.kind != "full":
@@ -293,7 +375,8 @@ class GroupEmitter:
             if ins.level == "row" and not ins.reduce and ins.phase <= p:
                 self.emit_instr(k)
 
-    def emit_inner(self, p: int, reds: list, full_outs: list, depth: int, bound: str = None) -> None:
+    def emit_inner(self, p: int, reds: list, full_outs: list, depth: int, bound: str = None,
+                   extra=None) -> None:
         w, g = self.w, self.g
         kw = self.loop_kw(0) if g.rank == 1 else "range"
         w.line(f"for j in {kw}({bound or self.dims[-1]}):")
@@ -317,6 +400,8 @@ class GroupEmitter:
                 w.line(self.update(k))
             for o in full_outs:
                 w.line(f"{self.names[o.value]}[{', '.join(self.ivars)}] = {self.p}t{o.instr}")
+            if extra is not None:
+                extra()
 
     def pick_stash(self, last: int):
         """(instr, output): a costly value the last reduction pass computes and the

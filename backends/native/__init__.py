@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -31,7 +30,6 @@ from netjit.errors import CompilationError
 from ..numba import cache
 from .executable import NativeExecutable
 
-_SOURCE_HASH: list = []
 _FILES = ("segment.ll", "segment.o", "consts.f32", "consts.f64")     # and segment.so where linked
 
 
@@ -218,18 +216,10 @@ def _key(graph: Graph, layout, fastmath: int, host: str) -> str:
 
 
 def _source_hash() -> str:
-    """A hash of the code generator's sources: a change to them invalidates its entries."""
-    if not _SOURCE_HASH:
-        h = hashlib.sha256()
-        here = Path(__file__).parent
-        for p in sorted(here.glob("*.py")) + [here.parent / "approx.py"]:
-            h.update(p.name.encode() + p.read_bytes())
-        _SOURCE_HASH.append(h.hexdigest())
-    return _SOURCE_HASH[0]
+    """The code generator's sources, with the approximations' constants it emits."""
+    here = Path(__file__).parent
+    return cache.source_hash(list(here.glob("*.py")) + [here.parent / "approx.py"])
 
 
 def _dump(text: str, key: str, opts) -> str:
-    folder = opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR") or tempfile.gettempdir()
-    path = Path(folder) / f"netjit-segment-{key[:16]}.ll"
-    cache.write_atomic(path, text.encode())
-    return str(path)
+    return cache.write_dump(text, key, opts, ".ll")

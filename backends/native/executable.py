@@ -111,8 +111,7 @@ def _fast_wrapper(layout: Layout, n_inputs: int, fn, buf, table_ptrs, parallel_m
     full = [f"a{a.input}" for a in layout.args if a.input >= 0 and not a.uniform]
     conds = [f"a{a.input}.dtype is D{k}" for k, a in enumerate(layout.args) if a.input >= 0]
     conds += [f"a{a.input}.size == 1" for a in layout.args if a.input >= 0 and a.uniform]
-    const = next((a.const for a in layout.args if a.input < 0), None)
-    # a full constant fixes the shape: every full input must have it
+    const = layout.shape_const()      # every full input must have its shape
     shape = f"{full[0]}.shape" if full and const is None else "CONST_SHAPE"
     size = f"{full[0]}.size" if full and const is None else "CONST_SIZE"
     conds += [f"{f}.shape == shape" for f in (full[1:] if const is None else full)]
@@ -151,9 +150,8 @@ def _wrapper(exe, layout: Layout, buf, table_ptrs, finish):
     n_inputs = len(exe.input_names)
     consts = [buf(a.const) if a.input < 0 else None for a in args]
     slots = [(a.input, a.dtype, a.uniform) for a in args]
-    first_full = next(a.input for a in args if not a.uniform and a.input >= 0) if any(
-        not a.uniform and a.input >= 0 for a in args) else None
-    const = next((a.const for a in args if a.input < 0), None)
+    first_full = next((a.input for a in args if not a.uniform and a.input >= 0), None)
+    const = layout.shape_const()
     const_shape = None if const is None else const.shape
 
     def run(inputs, state=None):

@@ -39,6 +39,11 @@ class Layout:
         #: FusedElementwise node -> the dtype of each of its program's values
         self.program_dtypes = program_dtypes
 
+    def shape_const(self):
+        """The first constant argument's array, or None: a constant fixes the shape of
+        every full value (the planner admits only constants of the outputs' shape)."""
+        return next((a.const for a in self.args if a.input < 0), None)
+
 
 def program_dtypes(op, in_dtypes: list) -> list:
     """The dtypes of a FusedElementwise program's values: its inputs, then one per instruction."""

@@ -28,17 +28,33 @@ import numpy as np
 STATS = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "corrupt": 0, "numba_compiles": 0, "native_compiles": 0}
 _MEMORY: dict = {}
 _LOCK = threading.RLock()
-_SOURCE_HASH: list = []
+_SOURCE_HASHES: dict = {}
+
+
+def source_hash(paths) -> str:
+    """A hash of source files (names and contents), once per process per set:
+    a code generator's change invalidates its entries."""
+    key = tuple(sorted(str(p) for p in paths))
+    if key not in _SOURCE_HASHES:
+        h = hashlib.sha256()
+        for p in map(Path, key):
+            h.update(p.name.encode() + p.read_bytes())
+        _SOURCE_HASHES[key] = h.hexdigest()
+    return _SOURCE_HASHES[key]
 
 
 def backend_source_hash() -> str:
     """A hash of this backend's own source files (their change invalidates entries)."""
-    if not _SOURCE_HASH:
-        h = hashlib.sha256()
-        for p in sorted(Path(__file__).parent.glob("*.py")):
-            h.update(p.name.encode() + p.read_bytes())
-        _SOURCE_HASH.append(h.hexdigest())
-    return _SOURCE_HASH[0]
+    return source_hash(Path(__file__).parent.glob("*.py"))
+
+
+def write_dump(text: str, key: str, options, suffix: str) -> str:
+    """Write generated code where a person can read it (``options.dump_dir``,
+    ``NETJIT_DUMP_DIR`` or the temp directory); returns the path."""
+    folder = options.dump_dir or os.environ.get("NETJIT_DUMP_DIR") or tempfile.gettempdir()
+    path = Path(folder) / f"netjit-segment-{key[:16]}{suffix}"
+    write_atomic(path, text.encode())
+    return str(path)
 
 
 def versions() -> str:

@@ -8,6 +8,8 @@ smaller than the domain are cut back to it after the loops.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from netjit.compiler.ops import Reduce
@@ -211,6 +213,10 @@ class GroupEmitter:
             return np.asarray(a[2]).dtype
         return self.g.instrs[a[1]].dtype
 
+    def operands(self, reds) -> list:
+        """The instructions reductions ``reds`` read (not the inputs they read directly)."""
+        return [self.g.instrs[k].args[0][1] for k in reds if self.g.instrs[k].args[0][0] == "i"]
+
     def closure(self, roots, stop=()) -> list:
         """Full-level instructions needed for ``roots``, in program order (not past ``stop``)."""
         need, todo = set(), list(roots)
@@ -291,7 +297,7 @@ class GroupEmitter:
             return False
         if self.pick_stash(g.last_phase) is not None and g.last_phase < 2:
             return False                 # the stash would be stored by the first pass
-        need = set(self.closure([g.instrs[k].args[0][1] for k in self.first_pass() if g.instrs[k].args[0][0] == "i"]))
+        need = set(self.closure(self.operands(self.first_pass())))
         args = [a for k in need for a in g.instrs[k].args] + [g.instrs[k].args[0] for k in self.first_pass()]
         return all(a[0] != "i" or a[1] in need for a in args)
 
@@ -307,7 +313,6 @@ class GroupEmitter:
             w.line(f"{p}hi = (({p}c + 1) * {d0}) // {p}nch")
             w.line(f"i0 = {p}lo")
             self.done, self.stash = set(), None     # a stash is stored by a later pass
-
             for k in first:              # the block's first row: its first pass alone
                 w.line(f"{p}a{k} = {self.init(k)}")
             self.emit_inner(0, first, [], 1)
@@ -318,18 +323,26 @@ class GroupEmitter:
                 w.line(f"i0n = i0 + 1 if i0 + 1 < {p}hi else i0")
                 self.emit_row_body(outer=("i0",), pipelined=True)
                 for k in first:          # the next row's first pass is done
-                    w.line(f"{p}t{k} = {p}n{k}")
+                    w.line(f"{p}t{k} = {p}n_t{k}")
+
+    @contextmanager
+    def next_row(self):
+        """Emit for row ``i0n`` instead of ``i0``: its own temporaries (prefix ``<p>n_``)."""
+        saved = self.p, self.ivars, self.done
+        self.p, self.ivars, self.done = f"{saved[0]}n_", ["i0n", "j"], set()
+        try:
+            yield
+        finally:
+            self.p, self.ivars, self.done = saved
 
     def emit_next_first_pass(self) -> None:
         """Inside this row's second pass: the next row's first-pass updates."""
-        saved = self.p, self.ivars, self.done
-        self.p, self.ivars, self.done = f"{saved[0]}n_", ["i0n", "j"], set()
         first = self.first_pass()
-        for k in self.closure([self.g.instrs[k].args[0][1] for k in first if self.g.instrs[k].args[0][0] == "i"]):
-            self.emit_instr(k)
-        for k in first:
-            self.w.line(self.update(k))
-        self.p, self.ivars, self.done = saved
+        with self.next_row():
+            for k in self.closure(self.operands(first)):
+                self.emit_instr(k)
+            for k in first:
+                self.w.line(self.update(k))
 
     def emit_row_body(self, outer: tuple, pipelined: bool = False) -> None:
         g, w = self.g, self.w
@@ -348,8 +361,9 @@ class GroupEmitter:
                 w.line(f"{self.p}a{k} = {self.init(k)}")
             nxt = pipelined and p == 1
             if nxt:
-                for k in first:
-                    w.line(f"{self.p}n_a{k} = {self.init(k)}")
+                with self.next_row():
+                    for k in first:
+                        w.line(f"{self.p}a{k} = {self.init(k)}")
             wide = [k for k in reds if k not in self.widths]
             if g.rank and (wide or full_outs or nxt):
                 self.emit_inner(p, wide, full_outs, len(outer), extra=self.emit_next_first_pass if nxt else None)
@@ -360,8 +374,9 @@ class GroupEmitter:
                 self.done.add(k)
                 w.line(f"{self.p}t{k} = {self.finish(k)}")
             if nxt:
-                for k in first:
-                    w.line(f"{self.p}n{k} = {self.finish(k).replace(self.p + 'a', self.p + 'n_a')}")
+                with self.next_row():
+                    for k in first:
+                        w.line(f"{self.p}t{k} = {self.finish(k)}")
         self.emit_row_instrs(last + 1)
         for o in g.outputs:
             if o.kind != "full":
@@ -381,7 +396,7 @@ class GroupEmitter:
         kw = self.loop_kw(0) if g.rank == 1 else "range"
         w.line(f"for j in {kw}({bound or self.dims[-1]}):")
         with w.indent():
-            roots = [g.instrs[k].args[0][1] for k in reds if g.instrs[k].args[0][0] == "i"]
+            roots = self.operands(reds)
             roots += [o.instr for o in full_outs]
             saved = set(self.done)
             stop = ()
@@ -413,8 +428,7 @@ class GroupEmitter:
                 or self.widths):
             return None
         o = outs[0]
-        reds = [i.args[0][1] for i in g.instrs if i.reduce and g.phase_of(i.args[0]) == last - 1
-                and i.args[0][0] == "i"]
+        reds = self.operands(k for k, i in enumerate(g.instrs) if i.reduce and g.phase_of(i.args[0]) == last - 1)
         shared = set(self.closure(reds)) & set(self.closure([o.instr])) - {o.instr}
         costly = {"Exp", "Tanh", "Sigmoid", "Log"}
         for e in sorted(shared, reverse=True):

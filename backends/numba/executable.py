@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import tempfile
 import types as pytypes
 from pathlib import Path
 
@@ -48,10 +47,7 @@ def _signature(arg_types):
 
 def dump_source(gen: Generated, key: str, options: NumbaOptions) -> str:
     """Write the generated source where a person can read it; returns the path."""
-    folder = options.dump_dir or os.environ.get("NETJIT_DUMP_DIR") or tempfile.gettempdir()
-    path = Path(folder) / f"netjit-segment-{key[:16]}.py"
-    cache.write_atomic(path, gen.readable_source().encode())
-    return str(path)
+    return cache.write_dump(gen.readable_source(), key, options, ".py")
 
 
 def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):

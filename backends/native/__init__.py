@@ -47,7 +47,8 @@ def compile_native(graph: Graph, opts) -> Optional[NativeExecutable]:
     loaded = cache.memory_get(key)
     hit = loaded is not None
     if not hit:
-        loaded = _from_disk(entry, symbol) if entry is not None else None
+        found = _from_disk(entry, [symbol]) if entry is not None else None
+        loaded = (found[0][0], found[1]) if found is not None else None
         hit = loaded is not None
         if not hit:
             from .lower import unsupported
@@ -86,14 +87,14 @@ def _source(graph, layout, consts, opts, symbol, entry) -> str:
     return "\n".join(header) + "\n" + text
 
 
-def _from_disk(entry: Path, symbol: str) -> Optional[tuple]:
-    """``(address, tables)`` from a valid cache entry, or None; an entry that does not
+def _from_disk(entry: Path, symbols: list) -> Optional[tuple]:
+    """``([addresses of symbols], tables)`` from a valid cache entry, or None; an entry that does not
     verify, or whose object code will not load, is deleted (and recompiled)."""
     found = _read_entry(entry)
     if found is None:
         return None
     try:
-        return _load_entry(entry, found, symbol)
+        return _load_entry(entry, found, symbols)
     except Exception:  # noqa: BLE001 - object code that will not load is a corrupt entry
         cache.STATS["corrupt"] += 1
         cache.discard(entry)
@@ -155,19 +156,19 @@ def _read_entry(entry: Path) -> Optional[dict]:
     return data
 
 
-def _load_entry(entry: Path, files: dict, symbol: str) -> tuple:
-    """``(address, tables)`` of a valid entry: from its shared library when it has one
+def _load_entry(entry: Path, files: dict, symbols: list) -> tuple:
+    """``([addresses], tables)`` of a valid entry: from its shared library when it has one
     (no LLVM in this process), else from its object code through LLVM. A library that
     will not load (a ``noexec`` mount, a cross compiler) is dropped from the entry."""
     tables = (np.frombuffer(files["consts.f32"], np.float32), np.frombuffer(files["consts.f64"], np.float64))
     if "segment.so" in files:
         from . import link
         try:
-            return link.load(entry / "segment.so", symbol), tables
+            return link.load(entry / "segment.so", symbols), tables
         except OSError:
             _drop_library(entry, files)
     from . import jit
-    return jit.load(files["segment.o"], symbol), tables
+    return jit.load_many(files["segment.o"], symbols), tables
 
 
 def _drop_library(entry: Path, files: dict) -> None:

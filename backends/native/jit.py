@@ -64,13 +64,19 @@ def load(obj: bytes, symbol: str) -> int:
     Every object names its function after its cache key (``compile_native``):
     MCJIT resolves names across every object it holds.
     """
+    return load_many(obj, [symbol])[0]
+
+
+def load_many(obj: bytes, symbols) -> list:
+    """Load object code once; the addresses of ``symbols``."""
     with _LOCK:
         tm = _machine()
         if "engine" not in _STATE:
             _STATE["engine"] = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
         engine = _STATE["engine"]
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-        addr = engine.get_function_address(symbol)
-        if not addr:
-            raise RuntimeError(f"symbol {symbol!r} not found in the loaded object")
-        return addr
+        addresses = [engine.get_function_address(symbol) for symbol in symbols]
+        missing = [s for s, a in zip(symbols, addresses) if not a]
+        if missing:
+            raise RuntimeError(f"symbols {missing} not found in the loaded object")
+        return addresses

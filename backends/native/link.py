@@ -49,8 +49,8 @@ def link(obj: bytes, target: Path) -> bool:
     return True
 
 
-def load(path: Path, symbol: str) -> int:
-    """The address of ``symbol`` in the shared library at ``path``."""
+def load(path: Path, symbols) -> list:
+    """The addresses of ``symbols`` in the shared library at ``path``."""
     lib = ctypes.CDLL(str(path))
     _LOADED.append(lib)
-    return ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+    return [ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value for symbol in symbols]

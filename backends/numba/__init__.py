@@ -65,12 +65,16 @@ def _generate(graph: Graph, opts: NumbaOptions):
     from netjit.errors import CompilationError
     from .codegen import generate
     from .expand import expand_composites
+    from .prepack import prepack_weights
     private = graph.copy()
     for n in private.nodes():
         # placement reasons name blobs (and so the net); the cache key must not
         private.meta(n).pop("placement", None)
     try:
-        return generate(expand_composites(private), opts)
+        expand_composites(private)
+        if opts.prepack:
+            prepack_weights(private, opts.resolved_cache_dir() if opts.cache else None)
+        return generate(private, opts)
     except NotImplementedError as exc:
         raise CompilationError(f"numba backend: segment {graph.name!r}: {exc}") from exc
 

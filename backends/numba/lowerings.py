@@ -16,6 +16,7 @@ from netjit.compiler.ops import (FC, Concat, MatMul, Reduce, Reshape, Slice, Spl
 from netjit.compiler.ops.base import normalize_axes
 
 from . import blas
+from .prepack import PackedMatMul
 from .writer import Writer
 
 
@@ -45,6 +46,14 @@ def _product(dtype, a: str, trans_a: bool, b: str, trans_b: bool) -> str:
 @singledispatch
 def lower_stmt(op, w: Writer, ins: list, outs: list, in_types: list, out_types: list) -> None:
     raise NotImplementedError(f"the numba backend has no lowering for {op.name}")
+
+
+@lower_stmt.register
+def _(op: PackedMatMul, w, ins, outs, in_types, out_types):
+    if len(ins) == 3:
+        w.line(f"{outs[0]} = psgemm_bias({ins[0]}, {ins[1]}, {op.n}, {ins[2]}, {op.relu})")
+    else:
+        w.line(f"{outs[0]} = psgemm({ins[0]}, {ins[1]}, {op.n}, {op.relu})")
 
 
 @lower_stmt.register

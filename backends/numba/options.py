@@ -37,6 +37,10 @@ class NumbaOptions:
         a static shape of fewer than ``native_min_size`` elements stay on
         numba: there the call costs more than the work, and numba's C
         dispatcher calls about 1 us faster than cffi (W3: 2.0 against 3.0 us).
+    prepack
+        Pack the constant weights of float32 products once, at compile time,
+        and multiply with netjit's packed kernel instead of BLAS, which repacks
+        them on every call (``prepack``); ``NETJIT_PREPACK=0`` turns it off.
     dump_dir
         Where to write generated sources (also ``NETJIT_DUMP_DIR``); failed
         compilations are always dumped.
@@ -50,6 +54,7 @@ class NumbaOptions:
     tiered: bool = False
     native: bool = True
     native_min_size: int = 1024
+    prepack: bool = True
     dump_dir: Optional[str] = None
 
     @classmethod
@@ -59,6 +64,8 @@ class NumbaOptions:
             env["cache"] = False
         if os.environ.get("NETJIT_NATIVE", "").strip() in ("0", "false", "off"):
             env["native"] = False
+        if os.environ.get("NETJIT_PREPACK", "").strip() in ("0", "false", "off"):
+            env["prepack"] = False
         base = replace(cls(), **env)
         known = {k: v for k, v in overrides.items() if k in cls.__dataclass_fields__ and v is not None}
         opts = replace(base, **known)

@@ -73,18 +73,29 @@ def _peaks(impls: dict) -> dict:
     return peaks
 
 
+#: seconds between two implementations' blocks, and of untimed calls before each
+PAUSE, WARM_UP = 0.3, 0.2
+
+
 def measure_blocks(impls: dict, min_time: float, max_calls: int = 200) -> dict:
     """``{name: (times, peak_mb)}``: each implementation timed for ``min_time`` in turn.
 
     For the workloads with thread pools: after a call, OpenBLAS's and ONNX
     Runtime's workers spin for a while, so alternating implementations call
-    by call would time the pools fighting over the two cores.
+    by call would time the pools fighting over the two cores. Each block
+    starts with a pause, so the previous implementation's workers are asleep
+    (OpenBLAS's spin for up to about 0.1 s: timed in their wake, W2's next
+    implementation ran 1.8 times slower), then ``WARM_UP`` seconds of
+    untimed calls, so every implementation is timed on warm caches and a
+    clocked-up core.
     """
     peaks = _peaks(impls)
     out = {}
     for name, fn in impls.items():
-        fn()      # untimed: the previous implementation's workers may still be spinning
-        fn()
+        time.sleep(PAUSE)
+        start = time.perf_counter()
+        while time.perf_counter() - start < WARM_UP:
+            fn()
         times: list = []
         start = time.perf_counter()
         while len(times) < max_calls and (time.perf_counter() - start < min_time or len(times) < 5):

@@ -4,10 +4,11 @@ The kernel is called by symbol name (a numba ``ExternalFunction``, so cached
 segments stay valid across processes); ``prepack.prepack_weights`` registers
 the symbol before any segment that calls it is compiled or loaded.
 
-Large products run one panel of columns per ``prange`` iteration: numba's
-threads are already awake between a segment's loops, where a Python thread
-pool's hand-off cost about 0.2 ms per product here (W2's first layer: 0.64
-against 0.79 ms).
+Large products run on numba's threads (already awake between a segment's
+loops, where a Python thread pool's hand-off cost about 0.2 ms per product
+here: W2's first layer took 0.79 ms that way against 0.64): A packed by
+blocks of rows, then one panel of columns per ``prange`` iteration, or one
+block of rows for a product too narrow to give each thread panels.
 """
 from __future__ import annotations
 
@@ -22,13 +23,26 @@ _pack_a = types.ExternalFunction(PACK_A, types.void(_i, _i, _p, _i, _p))
 
 #: multiply-adds below which a product stays on the calling thread
 PARALLEL_MIN_MACS = 1 << 18
+#: panels from which threads split a product by panel (else by blocks of rows)
+WIDE_PANELS = 8
 
 
 @njit(nogil=True, parallel=True)
-def _by_panel(m, k, a, packed, out, bias, flags):
+def _parallel(a, m, k, rows, packed, out, bias, flags):
     n = out.shape[1]
-    for p in prange(packed.shape[0]):
-        _kernel(m, n, k, a.ctypes, packed.ctypes, out.ctypes, n, p, p + 1, bias.ctypes, flags)
+    blocks = (m + MR - 1) // MR
+    for b in prange(blocks):
+        r0 = b * MR
+        _pack_a(min(MR, m - r0), k, a[r0:].ctypes, k, rows[r0 * k:].ctypes)
+    if packed.shape[0] >= WIDE_PANELS:
+        for p in prange(packed.shape[0]):
+            _kernel(m, n, k, rows.ctypes, packed.ctypes, out.ctypes, n, p, p + 1, bias.ctypes, flags)
+    else:
+        # a narrow product (a classifier's last layer) splits by blocks of rows instead
+        for b in prange(blocks):
+            r0 = b * MR
+            _kernel(min(MR, m - r0), n, k, rows[r0 * k:].ctypes, packed.ctypes, out[r0:].ctypes, n, 0,
+                    packed.shape[0], bias.ctypes, flags)
 
 
 @njit(nogil=True)
@@ -42,10 +56,10 @@ def _product(a, packed, n, bias, flags):
         return out
     # ``x.ctypes`` (not ``.data``) keeps its array alive until the call returns
     rows = np.empty((m + MR - 1) // MR * MR * k, np.float32)
-    _pack_a(m, k, a.ctypes, k, rows.ctypes)
     if m * n * k >= PARALLEL_MIN_MACS:
-        _by_panel(m, k, rows, packed, out, bias, flags)
+        _parallel(a, m, k, rows, packed, out, bias, flags)
     else:
+        _pack_a(m, k, a.ctypes, k, rows.ctypes)
         _kernel(m, n, k, rows.ctypes, packed.ctypes, out.ctypes, n, 0, packed.shape[0], bias.ctypes, flags)
     return out
 

@@ -47,22 +47,36 @@ def compile_native(graph: Graph, opts) -> Optional[NativeExecutable]:
     loaded = cache.memory_get(key)
     hit = loaded is not None
     if not hit:
-        found = _from_disk(entry, [symbol]) if entry is not None else None
-        loaded = (found[0][0], found[1]) if found is not None else None
-        hit = loaded is not None
-        if not hit:
-            from .lower import unsupported
-            if unsupported(graph):
-                return None
-            loaded = _compile(graph, layout, consts, opts, key, symbol, entry)
-        cache.STATS["disk_hits" if hit else "misses"] += 1
-        cache.memory_put(key, loaded)
+        with cache.key_lock(key):
+            loaded = cache.memory_get(key)       # compiled by another thread meanwhile
+            hit = loaded is not None
+            if not hit:
+                found = _load_or_compile(graph, layout, consts, opts, key, symbol, entry)
+                if found is None:
+                    return None
+                loaded, hit = found
+                cache.memory_put(key, loaded)
     address, tables = loaded
     exe = NativeExecutable(graph, layout, lambda: _source(graph, layout, consts, opts, symbol, entry), key,
                            address, tables, opts.parallel_min_size, opts.parallel, hit)
     if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         _dump(exe.source, key, opts)
     return exe
+
+
+def _load_or_compile(graph, layout, consts, opts, key, symbol, entry) -> Optional[tuple]:
+    """``((address, tables), hit)`` from the disk entry or a compile; None when the
+    segment turns out to hold an op this generator cannot lower."""
+    found = _from_disk(entry, [symbol]) if entry is not None else None
+    if found is not None:
+        cache.STATS["disk_hits"] += 1
+        return (found[0][0], found[1]), True
+    from .lower import unsupported
+    if unsupported(graph):
+        return None
+    loaded = _compile(graph, layout, consts, opts, key, symbol, entry)
+    cache.STATS["misses"] += 1
+    return loaded, False
 
 
 def _ops(graph: Graph) -> str:

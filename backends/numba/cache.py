@@ -27,6 +27,7 @@ import numpy as np
 
 STATS = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "corrupt": 0, "numba_compiles": 0, "native_compiles": 0}
 _MEMORY: dict = {}
+_KEY_LOCKS: dict = {}
 _LOCK = threading.RLock()
 _SOURCE_HASHES: dict = {}
 
@@ -88,6 +89,14 @@ def memory_get(key: str):
 def memory_put(key: str, module) -> None:
     with _LOCK:
         _MEMORY[key] = module
+
+
+def key_lock(key: str) -> threading.Lock:
+    """The lock a compile of ``key`` holds from its memory miss to its ``memory_put``:
+    threads compiling one segment at once compile it once; the others wait and
+    find it in memory. One lock per key ever compiled in this process."""
+    with _LOCK:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 
 def entry_dir(cache_dir: str, key: str) -> Path:

@@ -62,6 +62,16 @@ def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):
     mod = cache.memory_get(key)
     if mod is not None:
         return mod, key, True
+    with cache.key_lock(key):
+        mod = cache.memory_get(key)          # compiled by another thread meanwhile
+        if mod is not None:
+            return mod, key, True
+        return _load_compiled_locked(gen, options, graph_name, key)
+
+
+def _load_compiled_locked(gen: Generated, options: NumbaOptions, graph_name: str, key: str):
+    """``load_compiled`` past a memory miss, under the key's lock."""
+    arg_types = gen.arg_types
     _prepare_threading()
     name = f"netjit_segment_{key[:20]}"
     entry = cache.entry_dir(options.resolved_cache_dir(), key) if options.cache else None

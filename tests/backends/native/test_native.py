@@ -497,3 +497,26 @@ def test_the_approximations_keep_mathlibs_documented_error_bounds(op, ref, bound
     exact = ref(_GRID.astype(np.float64))
     normal = np.abs(exact) > np.finfo(np.float32).tiny
     assert (np.abs(out[normal] - exact[normal]) / np.abs(exact[normal])).max() <= bound
+
+
+def test_threads_compiling_one_segment_compile_it_once():
+    """Each thread compiles the same (new) segment: one compile, the rest wait for it."""
+    import threading
+    graph = _chain(n_ops=9, scale=1.0625)            # a key no other test compiles
+    before = cache_stats()["native_compiles"]
+    barrier = threading.Barrier(4)
+    exes = []
+
+    def compile_one():
+        barrier.wait()
+        exes.append(_native(cache=False).compile(graph))
+
+    threads = [threading.Thread(target=compile_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cache_stats()["native_compiles"] - before == 1
+    x = np.linspace(-2, 2, 50).astype(np.float32)
+    for exe in exes:
+        _assert_matches_reference(graph, [x], exe)

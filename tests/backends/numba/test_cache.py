@@ -184,3 +184,29 @@ def test_a_differently_named_net_in_a_new_process_hits_the_disk(tmp_path):
     assert second["stats"]["disk_hits"] == 1
     assert second["stats"]["misses"] == 0 and second["stats"]["numba_compiles"] == 0
     np.testing.assert_allclose(second["out"], first["out"])
+
+
+def test_threads_compiling_one_segment_compile_it_once():
+    """Each thread compiles the same (new) segment: numba compiles it once."""
+    import threading
+    g = Graph("raced")
+    x = g.add(Placeholder(np.float32, (None,)), names=["x"])
+    g.inputs.append(x)
+    y = g.add(Tanh(), [(g.add(Mul(), [(x, 0), (g.add(Const(ConstValue(np.float32(1.0078125))), []), 0)]), 0)])
+    g.outputs = [(y, 0)]
+    before = cache_stats()["numba_compiles"]
+    barrier = threading.Barrier(3)
+    outs = []
+
+    def compile_one():
+        barrier.wait()
+        outs.append(NumbaBackend(cache=False).compile(g)([np.arange(3, dtype=np.float32)])[0])
+
+    threads = [threading.Thread(target=compile_one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cache_stats()["numba_compiles"] - before == 1
+    for out in outs:
+        np.testing.assert_allclose(out, np.tanh(np.arange(3, dtype=np.float32) * 1.0078125), rtol=1e-6)

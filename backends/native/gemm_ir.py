@@ -113,9 +113,9 @@ def _step(mr: int, lanes: int, k: str, tag: str, acc: dict) -> list:
         out += [f"  %bo{tag}_{h} = add i64 %boff{tag}, {h * lanes}",
                 f"  %bp{tag}_{h} = getelementptr inbounds float, ptr %B, i64 %bo{tag}_{h}",
                 f"  %b{tag}_{h} = load {vec}, ptr %bp{tag}_{h}, align 4"]
+    out.append(f"  %ka{tag} = mul i64 {k}, {MR}")
     for r in range(mr):
-        out += [f"  %ka{tag}_{r} = mul i64 {k}, {MR}",
-                f"  %ap{tag}_{r} = getelementptr inbounds float, ptr %arow{r}, i64 %ka{tag}_{r}",
+        out += [f"  %ap{tag}_{r} = getelementptr inbounds float, ptr %arow{r}, i64 %ka{tag}",
                 f"  %a{tag}_{r} = load float, ptr %ap{tag}_{r}, align 4",
                 f"  %ai{tag}_{r} = insertelement {vec} poison, float %a{tag}_{r}, i32 0",
                 f"  %as{tag}_{r} = shufflevector {vec} %ai{tag}_{r}, {vec} poison, <{lanes} x i32> zeroinitializer"]

@@ -256,7 +256,9 @@ class _Generator:
         self.arg_types.append([(np.dtype(g.type(v).dtype), g.type(v).rank, is_free(g, v[0])) for v in args])
         self.emit_kernel(name, items, args, results, parallel=False, pools={})
         par = ""
-        if self.opt.parallel and not self.always_small(args):
+        # statements alone (a product, a reshape) have no loop for prange: numba would warn
+        loops = any(isinstance(it, LoopGroup) and it.rank > 0 for it in items)
+        if self.opt.parallel and loops and not self.always_small(args):
             par = name + "_parallel"
             pools = {v: f"pool_{self.names[v]}" for v in pooled}
             self.emit_kernel(par, items, args, results, parallel=True, pools=pools)

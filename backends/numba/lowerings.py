@@ -50,10 +50,17 @@ def lower_stmt(op, w: Writer, ins: list, outs: list, in_types: list, out_types: 
 
 @lower_stmt.register
 def _(op: PackedMatMul, w, ins, outs, in_types, out_types):
-    if len(ins) == 3:
-        w.line(f"{outs[0]} = psgemm_bias({ins[0]}, {ins[1]}, {op.n}, {ins[2]}, {op.relu})")
+    a, rank = ins[0], in_types[0].rank
+    if rank > 2:         # leading dims are rows: one product over all of them
+        lead = [f"{a}.shape[{i}]" for i in range(rank - 1)]
+        w.line(f"_a2 = np.ascontiguousarray({a}).reshape(({' * '.join(lead)}, {a}.shape[{rank - 1}]))")
+        a = "_a2"
+    call = (f"psgemm_bias({a}, {ins[1]}, {op.n}, {ins[2]}, {op.relu})" if len(ins) == 3
+            else f"psgemm({a}, {ins[1]}, {op.n}, {op.relu})")
+    if rank > 2:
+        w.line(f"{outs[0]} = {call}.reshape({_tup(lead + [str(op.n)])})")
     else:
-        w.line(f"{outs[0]} = psgemm({ins[0]}, {ins[1]}, {op.n}, {op.relu})")
+        w.line(f"{outs[0]} = {call}")
 
 
 @lower_stmt.register

@@ -28,9 +28,10 @@ MIN_WEIGHT_ELEMENTS = 4096
 @dataclass(frozen=True, repr=False)
 class PackedMatMul(Op):
     """``a @ B`` (+ ``bias``, the optional third input; then ReLU if ``relu``) for a
-    2-D float32 ``a``, with B given as its packed panels (``gemm.pack``); ``n`` is
-    B's column count. Private to the numba backend: made by ``prepack_weights`` on
-    its copy of a segment, never registered."""
+    float32 ``a`` of rank >= 2 (leading dims are rows, as in a transformer's
+    (batch, tokens, features) activations), with B given as its packed panels
+    (``gemm.pack``); ``n`` is B's column count. Private to the numba backend:
+    made by ``prepack_weights`` on its copy of a segment, never registered."""
 
     kind: ClassVar[OpKind] = OpKind.CONTRACTION
     arity: ClassVar = None
@@ -39,12 +40,12 @@ class PackedMatMul(Op):
     relu: bool = False
 
     def infer(self, a, packed, *bias):
-        ok = (a.dtype == np.float32 and packed.dtype == np.float32 and a.rank == 2 and packed.rank == 3
+        ok = (a.dtype == np.float32 and packed.dtype == np.float32 and a.rank >= 2 and packed.rank == 3
               and len(bias) <= 1 and all(b.dtype == np.float32 and b.shape == (self.n,) for b in bias))
         if not ok:
-            raise InferError(f"expects a 2-D float32 matrix, packed float32 panels and optionally a "
+            raise InferError(f"expects float32 rows (rank >= 2), packed float32 panels and optionally a "
                              f"float32 bias of {self.n}, got {', '.join(map(str, (a, packed) + bias))}")
-        return (TensorType(np.float32, (a.shape[0], self.n)),)
+        return (TensorType(np.float32, tuple(a.shape[:-1]) + (self.n,)),)
 
     def reference(self, a, packed, *bias):
         b = packed.transpose(1, 0, 2).reshape(packed.shape[1], -1)[:, :self.n]
@@ -55,7 +56,7 @@ class PackedMatMul(Op):
 
 
 def prepack_weights(graph: Graph, cache_dir: Optional[str]) -> Graph:
-    """Rewrite (in place) every float32 MatMul by a constant 2-D weight of at least
+    """Rewrite (in place) every float32 MatMul of rows (rank >= 2) by a constant 2-D weight of at least
     ``MIN_WEIGHT_ELEMENTS`` into a ``PackedMatMul``; weights packed once each. If the
     packed kernel cannot be built here, warns and leaves the graph to BLAS."""
     sites = [n for n in graph.nodes() if _eligible(graph, n)]
@@ -76,7 +77,7 @@ def prepack_weights(graph: Graph, cache_dir: Optional[str]) -> Graph:
             panels = gemm.pack(graph.op(w).value.array, trans)
             names = [f"{name}/packed" if name else None for name in graph.names(w)]
             packed[w, trans] = graph.add(Const(ConstValue(panels)), names=names)
-        cols = graph.type((n, 0)).shape[1]
+        cols = graph.type((n, 0)).shape[-1]
         mm = graph.add(PackedMatMul(n=cols), [a, (packed[w, trans], 0)])
         _replace(graph, n, mm)
         _fold_epilogue(graph, mm)
@@ -149,7 +150,7 @@ def _eligible(graph: Graph, n: int) -> bool:
         return False
     a, b = graph.inputs_of(n)
     ta, tb = graph.type(a), graph.type(b)
-    if ta.dtype != np.float32 or ta.rank != 2 or tb.dtype != np.float32 or tb.rank != 2:
+    if ta.dtype != np.float32 or ta.rank is None or ta.rank < 2 or tb.dtype != np.float32 or tb.rank != 2:
         return False
     if graph.op(b[0]).name != "Const" or graph.type((n, 0)).shape is None:
         return False

@@ -99,11 +99,12 @@ def test_inner_dimension_and_bias_mismatches_raise():
 
 
 # -- the rewrite ------------------------------------------------------------------------
-def _mlp(sizes, relu_last=False, fused=True, use_fc=False, bias_2d=False, seed=0):
-    """x -> [x @ W + b -> ReLU]* as a graph of MatMul (or FC) by constants."""
+def _mlp(sizes, relu_last=False, fused=True, use_fc=False, bias_2d=False, seed=0, rank=2):
+    """x -> [x @ W + b -> ReLU]* as a graph of MatMul (or FC) by constants; x of
+    ``rank`` (leading dims dynamic)."""
     rng = np.random.default_rng(seed)
     g = Graph("mlp")
-    x = g.add(Placeholder(np.float32, (None, sizes[0])), names=["x"])
+    x = g.add(Placeholder(np.float32, (None,) * (rank - 1) + (sizes[0],)), names=["x"])
     g.inputs.append(x)
     h = (x, 0)
     for i, (k, n) in enumerate(zip(sizes, sizes[1:])):
@@ -227,11 +228,22 @@ def test_a_kernel_that_cannot_be_built_leaves_products_to_blas(monkeypatch):
 
 @settings(max_examples=15, deadline=None)
 @given(sizes=st.lists(st.integers(64, 140), min_size=2, max_size=4), batch=st.integers(1, 40),
-       fused=st.booleans(), use_fc=st.booleans(), relu_last=st.booleans(), seed=st.integers(0, 1000))
-def test_random_mlps_agree_with_the_reference_backend(sizes, batch, fused, use_fc, relu_last, seed):
-    g = _mlp(sizes, relu_last=relu_last, fused=fused, use_fc=use_fc, seed=seed)
-    x = np.random.default_rng(seed).standard_normal((batch, sizes[0])).astype(np.float32)
+       fused=st.booleans(), use_fc=st.booleans(), relu_last=st.booleans(), seed=st.integers(0, 1000),
+       tokens=st.one_of(st.none(), st.integers(0, 5)))
+def test_random_mlps_agree_with_the_reference_backend(sizes, batch, fused, use_fc, relu_last, seed, tokens):
+    """``tokens``: None for (batch, features) inputs, else (batch, tokens, features)."""
+    rank = 2 if tokens is None else 3
+    g = _mlp(sizes, relu_last=relu_last, fused=fused, use_fc=use_fc and rank == 2, seed=seed, rank=rank)
+    shape = (batch, sizes[0]) if tokens is None else (batch, tokens, sizes[0])
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     _check(g, x)
+
+
+def test_leading_dims_are_rows_of_one_product():
+    """(batch, tokens, features) @ W: one packed product over batch * tokens rows."""
+    g = _mlp([96, 128, 80], rank=3)
+    src = _check(g, np.random.default_rng(8).standard_normal((3, 7, 96)).astype(np.float32)).module_source
+    assert "psgemm_bias(_a2," in src and "for _k in range" not in src
 
 
 # -- across processes ----------------------------------------------------------------------

@@ -68,6 +68,14 @@ def register(cache_dir: Optional[str]) -> dict:
         return _STATE["addresses"]
 
 
+def set_threads(ok: bool) -> None:
+    """Let packed products use threads, or not (a forked child); no-op before ``register``."""
+    addresses = _STATE.get("addresses")
+    if addresses is not None:
+        import ctypes
+        ctypes.CFUNCTYPE(None, ctypes.c_int32)(addresses[gemm_ir.SET_THREADS])(1 if ok else 0)
+
+
 def _key() -> str:
     h = hashlib.sha256()
     for part in ("packed-sgemm", cache.source_hash([Path(gemm_ir.__file__)]), str(lanes()), host.identity(),
@@ -80,7 +88,7 @@ def _load(cache_dir: Optional[str]) -> dict:
     from . import _from_disk, _write_entry, jit
     key = _key()
     entry = cache.entry_dir(cache_dir, key) if cache_dir is not None else None
-    names = [gemm_ir.SYMBOL, gemm_ir.PACK_A]
+    names = [gemm_ir.SYMBOL, gemm_ir.PACK_A, gemm_ir.THREADS_OK, gemm_ir.SET_THREADS]
     found = _from_disk(entry, names) if entry is not None else None
     if found is not None:
         STATS["disk_loads"] += 1

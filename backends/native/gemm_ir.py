@@ -29,6 +29,8 @@ The exported functions; the product computes the panels ``[p0, p1)`` of C,
 so callers split the work over threads by panel::
 
     void netjit_sgemm_pack_a(i64 M, i64 K, ptr A, i64 lda, ptr packed_a)
+    i32 netjit_sgemm_threads_ok()            # 0: run products on the calling thread
+    void netjit_sgemm_set_threads(i32 ok)
     void netjit_sgemm_packed(i64 M, i64 N, i64 K, ptr packed_a, ptr packed_b,
                              ptr C, i64 ldc, i64 p0, i64 p1,
                              ptr bias, i32 flags)    # flags: BIAS | RELU
@@ -37,6 +39,8 @@ from __future__ import annotations
 
 SYMBOL = "netjit_sgemm_packed"
 PACK_A = "netjit_sgemm_pack_a"
+#: the library's flag "callers may use threads" (0 in a forked child), and its setter
+THREADS_OK, SET_THREADS = "netjit_sgemm_threads_ok", "netjit_sgemm_set_threads"
 #: rows of C per micro-kernel call
 MR = 6
 #: iterations of the K loop per trip of its main loop
@@ -51,7 +55,7 @@ def module_ir(lanes: int) -> str:
     head = [f"; netjit packed SGEMM: micro-kernel {MR} x {2 * lanes}, vectors {vec}",
             f"declare void @llvm.masked.store.v{lanes}f32.p0({vec}, ptr, i32, <{lanes} x i1>)",
             f"declare {vec} @llvm.masked.load.v{lanes}f32.p0(ptr, i32, <{lanes} x i1>, {vec})", ""]
-    parts = [_micro(mr, lanes) for mr in range(1, MR + 1)] + [_driver(lanes), _pack_a()]
+    parts = [_micro(mr, lanes) for mr in range(1, MR + 1)] + [_driver(lanes), _pack_a(), _threads_flag()]
     return "\n".join(head + parts) + "\n"
 
 
@@ -273,3 +277,17 @@ def _pack_a() -> str:
             "}"]
     return "\n".join(out)
 
+
+def _threads_flag() -> str:
+    """A process-wide flag generated code reads before it splits a product over
+    threads (``packed_gemm``); Python clears it in a forked child (``numba.threads``)."""
+    return "\n".join([
+        "@netjit_sgemm_threads = global i32 1",
+        f"define i32 @{THREADS_OK}() {{",
+        "  %v = load volatile i32, ptr @netjit_sgemm_threads, align 4",
+        "  ret i32 %v",
+        "}",
+        f"define void @{SET_THREADS}(i32 %v) {{",
+        "  store volatile i32 %v, ptr @netjit_sgemm_threads, align 4",
+        "  ret void",
+        "}"])

@@ -73,7 +73,7 @@ def _generate(graph: Graph, opts: NumbaOptions):
     try:
         expand_composites(private)
         if opts.prepack:
-            prepack_weights(private, opts.resolved_cache_dir() if opts.cache else None)
+            prepack_weights(private, opts.resolved_cache_dir() if opts.cache else None, opts.parallel)
         return generate(private, opts)
     except NotImplementedError as exc:
         raise CompilationError(f"numba backend: segment {graph.name!r}: {exc}") from exc

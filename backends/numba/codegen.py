@@ -317,7 +317,7 @@ class _Generator:
         if not (par and sizes):
             w.line(serial)
             return
-        w.line(f"if {' + '.join(s + '.size' for s in sizes)} >= PARALLEL_MIN_SIZE:")
+        w.line(f"if THREADS.ok and {' + '.join(s + '.size' for s in sizes)} >= PARALLEL_MIN_SIZE:")
         with w.indent():
             pools = [f"pool_{self.names[v]}" for v in pooled]
             for v, p in zip(pooled, pools):

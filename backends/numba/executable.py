@@ -14,6 +14,7 @@ from netjit.errors import CompilationError, InvalidArgumentError, NetjitError
 from . import cache
 from .codegen import Generated
 from .options import NumbaOptions
+from .threads import THREADS
 
 _RUNTIME_ERRORS = (ValueError, ZeroDivisionError, IndexError, FloatingPointError)
 
@@ -206,7 +207,7 @@ def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
     from ..base import DictStateStore
     from ..reference import OpFailure
     g = dict(gen.wrapper_globals)
-    g.update(np=np, DictStateStore=DictStateStore, PARALLEL_MIN_SIZE=options.parallel_min_size)
+    g.update(np=np, DictStateStore=DictStateStore, PARALLEL_MIN_SIZE=options.parallel_min_size, THREADS=THREADS)
     for name in gen.kernels:
         g[name] = getattr(mod, name)
     entry = getattr(mod, "__netjit_entry__", None)

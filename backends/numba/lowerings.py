@@ -55,8 +55,8 @@ def _(op: PackedMatMul, w, ins, outs, in_types, out_types):
         lead = [f"{a}.shape[{i}]" for i in range(rank - 1)]
         w.line(f"_a2 = np.ascontiguousarray({a}).reshape(({' * '.join(lead)}, {a}.shape[{rank - 1}]))")
         a = "_a2"
-    call = (f"psgemm_bias({a}, {ins[1]}, {op.n}, {ins[2]}, {op.relu})" if len(ins) == 3
-            else f"psgemm({a}, {ins[1]}, {op.n}, {op.relu})")
+    call = (f"psgemm_bias({a}, {ins[1]}, {op.n}, {ins[2]}, {op.relu}, {op.parallel})" if len(ins) == 3
+            else f"psgemm({a}, {ins[1]}, {op.n}, {op.relu}, {op.parallel})")
     if rank > 2:
         w.line(f"{outs[0]} = {call}.reshape({_tup(lead + [str(op.n)])})")
     else:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, types
 
-from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL
+from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
 
 _i, _p = types.int64, types.voidptr
 _kernel = types.ExternalFunction(SYMBOL, types.void(_i, _i, _i, _p, _p, _p, _i, _i, _i, _p, types.int32))
 _pack_a = types.ExternalFunction(PACK_A, types.void(_i, _i, _p, _i, _p))
+_threads_ok = types.ExternalFunction(THREADS_OK, types.int32())
 
 #: multiply-adds below which a product stays on the calling thread
 PARALLEL_MIN_MACS = 1 << 18
@@ -46,7 +47,7 @@ def _parallel(a, m, k, rows, packed, out, bias, flags):
 
 
 @njit(nogil=True)
-def _product(a, packed, n, bias, flags):
+def _product(a, packed, n, bias, flags, parallel):
     a = np.ascontiguousarray(a)
     m, k = a.shape
     if k != packed.shape[1]:
@@ -56,7 +57,7 @@ def _product(a, packed, n, bias, flags):
         return out
     # ``x.ctypes`` (not ``.data``) keeps its array alive until the call returns
     rows = np.empty((m + MR - 1) // MR * MR * k, np.float32)
-    if m * n * k >= PARALLEL_MIN_MACS:
+    if parallel and m * n * k >= PARALLEL_MIN_MACS and _threads_ok() != 0:
         _parallel(a, m, k, rows, packed, out, bias, flags)
     else:
         _pack_a(m, k, a.ctypes, k, rows.ctypes)
@@ -65,16 +66,18 @@ def _product(a, packed, n, bias, flags):
 
 
 @njit(nogil=True)
-def psgemm(a, packed, n, relu):
+def psgemm(a, packed, n, relu, parallel):
     """``a @ B`` as a new (m, n) float32 array, B given as ``packed`` panels;
-    then ``max(., 0)`` if ``relu``."""
-    return _product(a, packed, n, np.empty(0, np.float32), RELU if relu else 0)
+    then ``max(., 0)`` if ``relu``. ``parallel``: a large product may use
+    numba's threads."""
+    return _product(a, packed, n, np.empty(0, np.float32), RELU if relu else 0, parallel)
 
 
 @njit(nogil=True)
-def psgemm_bias(a, packed, n, bias, relu):
+def psgemm_bias(a, packed, n, bias, relu, parallel):
     """``a @ B + bias``, then ``max(., 0)`` if ``relu``: the layer in one pass."""
-    bias = np.ascontiguousarray(bias)
+    # the kernel reads float32: a bias of another dtype (a backend-level caller's) is converted
+    bias = np.ascontiguousarray(bias).astype(np.float32)
     if bias.shape[0] != n:
         raise ValueError("matmul: the bias does not match the product's columns")
-    return _product(a, packed, n, bias, BIAS | (RELU if relu else 0))
+    return _product(a, packed, n, bias, BIAS | (RELU if relu else 0), parallel)

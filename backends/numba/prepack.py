@@ -30,14 +30,16 @@ class PackedMatMul(Op):
     """``a @ B`` (+ ``bias``, the optional third input; then ReLU if ``relu``) for a
     float32 ``a`` of rank >= 2 (leading dims are rows, as in a transformer's
     (batch, tokens, features) activations), with B given as its packed panels
-    (``gemm.pack``); ``n`` is B's column count. Private to the numba backend:
-    made by ``prepack_weights`` on its copy of a segment, never registered."""
+    (``gemm.pack``); ``n`` is B's column count; ``parallel``: large products may
+    run on numba's threads. Private to the numba backend: made by
+    ``prepack_weights`` on its copy of a segment, never registered."""
 
     kind: ClassVar[OpKind] = OpKind.CONTRACTION
     arity: ClassVar = None
     min_inputs: ClassVar[int] = 2
     n: int = 0
     relu: bool = False
+    parallel: bool = True
 
     def infer(self, a, packed, *bias):
         ok = (a.dtype == np.float32 and packed.dtype == np.float32 and a.rank >= 2 and packed.rank == 3
@@ -55,10 +57,11 @@ class PackedMatMul(Op):
         return (np.maximum(out, 0) if self.relu else out,)
 
 
-def prepack_weights(graph: Graph, cache_dir: Optional[str]) -> Graph:
+def prepack_weights(graph: Graph, cache_dir: Optional[str], parallel: bool = True) -> Graph:
     """Rewrite (in place) every float32 MatMul of rows (rank >= 2) by a constant 2-D weight of at least
     ``MIN_WEIGHT_ELEMENTS`` into a ``PackedMatMul``; weights packed once each. If the
-    packed kernel cannot be built here, warns and leaves the graph to BLAS."""
+    packed kernel cannot be built here, warns and leaves the graph to BLAS.
+    ``parallel`` is ``NumbaOptions.parallel``: whether products may use threads."""
     sites = [n for n in graph.nodes() if _eligible(graph, n)]
     if not sites:
         return graph
@@ -78,10 +81,10 @@ def prepack_weights(graph: Graph, cache_dir: Optional[str]) -> Graph:
             names = [f"{name}/packed" if name else None for name in graph.names(w)]
             packed[w, trans] = graph.add(Const(ConstValue(panels)), names=names)
         cols = graph.type((n, 0)).shape[-1]
-        mm = graph.add(PackedMatMul(n=cols), [a, (packed[w, trans], 0)])
+        mm = graph.add(PackedMatMul(n=cols, parallel=parallel), [a, (packed[w, trans], 0)])
         _replace(graph, n, mm)
         _fold_epilogue(graph, mm)
-    for w, _ in packed:
+    for w in {w for w, _ in packed}:          # a weight used plain and transposed is packed twice
         if not graph.users((w, 0)) and (w, 0) not in graph.outputs:
             graph.remove(w)
     return graph
@@ -102,7 +105,7 @@ def _fold_epilogue(graph: Graph, mm: int) -> None:
     if user is None:
         return
     uop = graph.op(user)
-    if len(ins) == 2 and type(uop) in (Add, FusedElementwise):
+    if len(ins) == 2 and not op.relu and type(uop) in (Add, FusedElementwise):   # bias, then ReLU: never after
         relu = _bias_program(uop)
         if relu is None:
             return
@@ -113,9 +116,9 @@ def _fold_epilogue(graph: Graph, mm: int) -> None:
         bt = graph.type(bias)
         if bt.dtype != np.float32 or bt.shape != (op.n,) or graph.type((user, 0)) != graph.type((mm, 0)):
             return
-        new = graph.add(PackedMatMul(n=op.n, relu=relu), ins + [bias])
+        new = graph.add(PackedMatMul(n=op.n, relu=relu, parallel=op.parallel), ins + [bias])
     elif type(uop) is Relu and not op.relu:
-        new = graph.add(PackedMatMul(n=op.n, relu=True), ins)
+        new = graph.add(PackedMatMul(n=op.n, relu=True, parallel=op.parallel), ins)
     else:
         return
     _replace(graph, user, new)

@@ -48,7 +48,8 @@ def test_kernel_matches_numpy_on_every_edge(m, k, n, relu, bias, seed):
     w = rng.standard_normal((k, n)).astype(np.float32)
     b = rng.standard_normal(n).astype(np.float32)
     packed = gemm.pack(w)
-    out = (packed_gemm.psgemm_bias(a, packed, n, b, relu) if bias else packed_gemm.psgemm(a, packed, n, relu))
+    out = (packed_gemm.psgemm_bias(a, packed, n, b, relu, True) if bias
+           else packed_gemm.psgemm(a, packed, n, relu, True))
     assert out.shape == (m, n) and out.dtype == np.float32
     np.testing.assert_allclose(out, _reference_product(a, w, b if bias else None, relu),
                                rtol=1e-5, atol=_tolerance(k))
@@ -61,7 +62,7 @@ def test_large_products_split_over_panels_agree(m, k, n):
     a = rng.standard_normal((m, k)).astype(np.float32)
     w = (rng.standard_normal((k, n)) * 0.05).astype(np.float32)
     b = rng.standard_normal(n).astype(np.float32)
-    out = packed_gemm.psgemm_bias(a, gemm.pack(w), n, b, True)
+    out = packed_gemm.psgemm_bias(a, gemm.pack(w), n, b, True, True)
     np.testing.assert_allclose(out, _reference_product(a, w, b, True), rtol=1e-5, atol=_tolerance(k))
 
 
@@ -69,7 +70,7 @@ def test_a_strided_input_is_read_correctly():
     rng = np.random.default_rng(3)
     a = rng.standard_normal((20, 90)).astype(np.float32)[::2, 5:85]
     w = rng.standard_normal((80, 40)).astype(np.float32)
-    np.testing.assert_allclose(packed_gemm.psgemm(a, gemm.pack(w), 40, False), _reference_product(a, w),
+    np.testing.assert_allclose(packed_gemm.psgemm(a, gemm.pack(w), 40, False, True), _reference_product(a, w),
                                rtol=1e-5, atol=_tolerance(80))
 
 
@@ -86,16 +87,16 @@ def test_nan_and_relu_follow_numpy():
     a = np.ones((3, 4), np.float32)
     a[1, 2] = np.nan
     w = np.full((4, 5), -1.0, np.float32)
-    out = packed_gemm.psgemm(a, gemm.pack(w), 5, True)
+    out = packed_gemm.psgemm(a, gemm.pack(w), 5, True, True)
     np.testing.assert_array_equal(out, np.maximum(a @ w, 0))      # NaN rows stay NaN, the rest 0
 
 
 def test_inner_dimension_and_bias_mismatches_raise():
     packed = gemm.pack(np.ones((4, 5), np.float32))
     with pytest.raises(ValueError, match="inner dimensions differ"):
-        packed_gemm.psgemm(np.ones((2, 3), np.float32), packed, 5, False)
+        packed_gemm.psgemm(np.ones((2, 3), np.float32), packed, 5, False, True)
     with pytest.raises(ValueError, match="bias"):
-        packed_gemm.psgemm_bias(np.ones((2, 4), np.float32), packed, 5, np.ones(4, np.float32), False)
+        packed_gemm.psgemm_bias(np.ones((2, 4), np.float32), packed, 5, np.ones(4, np.float32), False, True)
 
 
 # -- the rewrite ------------------------------------------------------------------------
@@ -147,8 +148,105 @@ def test_an_mlp_runs_as_packed_layers_with_fused_epilogues(fused, use_fc):
     x = np.random.default_rng(1).standard_normal((17, 96)).astype(np.float32)
     src = _check(g, x).module_source
     assert src.count("psgemm_bias(") == 3 * 2        # three layers, serial and parallel kernel variants
-    assert ", True)" in src and ", False)" in src    # ReLU on the hidden layers only
+    assert ", True, True)" in src and ", False, True)" in src    # ReLU on the hidden layers only
     assert "sgemm(" not in src.replace("psgemm", "")
+
+
+def test_a_bias_dtype_other_than_float32_is_converted():
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((5, 30)).astype(np.float32)
+    w = rng.standard_normal((30, 20)).astype(np.float32)
+    for dtype in (np.float64, np.int32):
+        b = np.arange(20).astype(dtype)
+        out = packed_gemm.psgemm_bias(a, gemm.pack(w), 20, b, False, True)
+        np.testing.assert_allclose(out, _reference_product(a, w, b.astype(np.float32)), rtol=1e-5, atol=1e-4)
+
+
+def _relu_then_bias(fused_add, fused_relu):
+    """relu(x @ W) + b (or a fused Add, or a fused Add+Relu of it): the ReLU comes first."""
+    g = Graph("relu_then_bias")
+    x = g.add(Placeholder(np.float32, (None, 96)), names=["x"])
+    g.inputs.append(x)
+    rng = np.random.default_rng(10)
+    w = g.add(Const(ConstValue(rng.standard_normal((96, 64)).astype(np.float32))), names=["w"])
+    b = g.add(Const(ConstValue((rng.standard_normal(64) - 3).astype(np.float32))), names=["b"])
+    h = (g.add(Relu(), [(g.add(MatMul(), [(x, 0), (w, 0)]), 0)]), 0)
+    if fused_add:
+        program = ((Add(), (0, 1)), (Relu(), (2,))) if fused_relu else ((Add(), (0, 1)),)
+        op = FusedElementwise(program=program, n_inputs=2, outputs=(len(program) + 1,))
+        y = g.add(op, [h, (b, 0)], names=["y"])
+    else:
+        y = g.add(Add(), [h, (b, 0)], names=["y"])
+    g.outputs = [(y, 0)]
+    return g
+
+
+@pytest.mark.parametrize("fused_add,fused_relu", [(False, False), (True, False), (True, True)])
+def test_a_bias_after_the_relu_is_not_folded_before_it(fused_add, fused_relu):
+    g = _relu_then_bias(fused_add, fused_relu)
+    src = _check(g, np.random.default_rng(11).standard_normal((9, 96)).astype(np.float32)).module_source
+    assert "psgemm(" in src and "psgemm_bias(" not in src        # the ReLU folds, the add stays
+
+
+def test_a_weight_used_plain_and_transposed_is_packed_twice():
+    """Tied weights: (x @ W) @ W.T."""
+    g = Graph("tied")
+    x = g.add(Placeholder(np.float32, (None, 96)), names=["x"])
+    g.inputs.append(x)
+    w = g.add(Const(ConstValue((np.random.default_rng(12).standard_normal((96, 64)) / 8).astype(np.float32))),
+              names=["w"])
+    h = g.add(MatMul(), [(x, 0), (w, 0)])
+    g.outputs = [(g.add(MatMul(trans_b=True), [(h, 0), (w, 0)], names=["y"]), 0)]
+    src = _check(g, np.random.default_rng(13).standard_normal((5, 96)).astype(np.float32)).module_source
+    assert src.count("psgemm(") == 2
+
+
+def test_parallel_off_keeps_products_on_the_calling_thread():
+    g = _mlp([96, 128, 80, 64])
+    src = _check(g, np.ones((4, 96), np.float32), parallel=False).module_source
+    assert ", False)" in src and ", True, True)" not in src and ", False, True)" not in src
+
+
+FORK_SCRIPT = textwrap.dedent("""
+    import multiprocessing as mp, sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from test_prepack import _mlp
+    from netjit.backends.numba import NumbaBackend
+    from netjit.backends.reference import evaluate
+    from netjit.compiler.ir import Graph
+    from netjit.compiler.ops import Placeholder, Softmax
+    mlp = _mlp([784, 256, 64])                          # 8 x 784 x 256: a product split over threads
+    rows = Graph("rows")                                # a prange kernel variant (big input)
+    x = rows.add(Placeholder(np.float32, (None, 1024)), names=["x"])
+    rows.inputs.append(x)
+    rows.outputs = [(rows.add(Softmax(), [(x, 0)]), 0)]
+    exes = [NumbaBackend().compile(g) for g in (mlp, rows)]
+    feeds = [np.ones((8, 784), np.float32), np.ones((256, 1024), np.float32)]
+    want = [evaluate(g, [f])[0] for g, f in zip((mlp, rows), feeds)]
+    def run(q=None):
+        ok = all(np.allclose(e([f])[0], w, rtol=1e-4, atol=1e-5) for e, f, w in zip(exes, feeds, want))
+        if q is not None:
+            q.put(ok)
+        return ok
+    assert run()                                        # the parent starts numba's threads
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=run, args=(q,))
+    p.start()
+    p.join(120)
+    print("child", p.exitcode, q.get(timeout=5) if p.exitcode == 0 else None)
+""")
+
+
+def test_a_forked_child_runs_serially_instead_of_dying():
+    """numba's OpenMP layer terminates a child forked after a parallel region at its
+    first one; netjit's kernels run serially in such a child."""
+    env = dict(os.environ)
+    res = subprocess.run([sys.executable, "-c", FORK_SCRIPT, os.path.dirname(__file__)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "child 0 True", res.stdout + res.stderr
 
 
 def test_small_weights_stay_on_blas():

@@ -20,10 +20,13 @@ _RUNTIME_ERRORS = (ValueError, ZeroDivisionError, IndexError, FloatingPointError
 
 
 def _prepare_threading() -> None:
-    # libgomp's default spin-wait after a prange region starves OpenBLAS's threads
-    # on small machines (a 64x784 GEMM ran 12x slower); a short spin keeps
-    # launches cheap without that. Read by libgomp when numba first loads it.
-    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+    # libgomp's default spin-wait (300000) after a prange region starves OpenBLAS's
+    # threads on small machines (a 64x784 GEMM ran 12x slower). Too short a spin
+    # puts the workers to sleep between the parallel regions of one kernel: W2's
+    # six (two per packed product) took 1.61 ms at 1000, 1.49 ms at 30000
+    # (medians of four processes each), and its BLAS form was no slower at 30000
+    # (1.66 against 1.83 ms). Read by libgomp when numba first loads it.
+    os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 
 def _import_module(name: str, path: Path):

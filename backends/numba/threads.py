@@ -39,4 +39,5 @@ def _after_fork_in_child() -> None:
         gemm.set_threads(False)
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):       # POSIX; elsewhere nothing forks
+    os.register_at_fork(after_in_child=_after_fork_in_child)

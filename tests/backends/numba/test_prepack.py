@@ -391,3 +391,33 @@ def test_a_damaged_kernel_entry_is_rebuilt(tmp_path):
     np.testing.assert_allclose(again["out"], want, rtol=1e-4, atol=1e-5)
     assert (entry / "manifest.json").exists()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_four_lane_kernel_of_machines_without_avx_agrees():
+    """Hosts without AVX get the same kernel over <4 x float> (panels of 8 columns);
+    its IR runs on this machine too."""
+    import ctypes
+    from netjit.backends.native import gemm_ir, jit
+    names = {gemm_ir.SYMBOL: "t4_gemm", gemm_ir.PACK_A: "t4_pack", "netjit_sgemm_threads": "t4_threads"}
+    text = gemm_ir.module_ir(4)
+    for old, new in names.items():
+        text = text.replace(old, new)
+    product, pack_a = jit.load_many(jit.compile_ir(text), ["t4_gemm", "t4_pack"])
+    p, i = ctypes.c_void_p, ctypes.c_int64
+    product = ctypes.CFUNCTYPE(None, i, i, i, p, p, p, i, i, i, p, ctypes.c_int32)(product)
+    pack_a = ctypes.CFUNCTYPE(None, i, i, p, i, p)(pack_a)
+    rng = np.random.default_rng(14)
+    for m, k, n in [(7, 13, 11), (12, 64, 8), (1, 5, 3), (20, 100, 37)]:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((k, n)).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        panels = np.zeros((-(-n // 8), k, 8), np.float32)
+        for q in range(panels.shape[0]):
+            cols = w[:, q * 8:q * 8 + 8]
+            panels[q, :, :cols.shape[1]] = cols
+        rows = np.zeros(-(-m // gemm_ir.MR) * gemm_ir.MR * k, np.float32)
+        out = np.full((m, n), np.nan, np.float32)
+        pack_a(m, k, a.ctypes.data, k, rows.ctypes.data)
+        product(m, n, k, rows.ctypes.data, panels.ctypes.data, out.ctypes.data, n, 0, panels.shape[0],
+                b.ctypes.data, gemm_ir.BIAS | gemm_ir.RELU)
+        np.testing.assert_allclose(out, _reference_product(a, w, b, True), rtol=1e-5, atol=_tolerance(k))

@@ -68,9 +68,14 @@ def _(op: MatMul, w, ins, outs, in_types, out_types):
     a, b = ins
     ta, tb = in_types
     dt = out_types[0].dtype
-    for name, t in ((a, ta), (b, tb)):
-        if t.dtype != dt:
-            w.line(f"{name} = {name}.astype({_dt(out_types[0])})")
+    # converted copies under names of their own: an operand may also be an output,
+    # or read by a later statement, in its own dtype
+    if ta.dtype != dt:
+        w.line(f"_mm_a = {a}.astype({_dt(out_types[0])})")
+        a = "_mm_a"
+    if tb.dtype != dt:
+        w.line(f"_mm_b = {b}.astype({_dt(out_types[0])})")
+        b = "_mm_b"
     ra, rb = ta.rank, tb.rank
     if ra <= 2 and rb <= 2:
         a2, trans_a = (a, op.trans_a) if ra == 2 else (f"{a}.reshape((1, {a}.shape[0]))", False)

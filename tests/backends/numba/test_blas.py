@@ -48,3 +48,21 @@ def test_matmul_kernel_calls_numpy_blas():
     xv = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
     wv = np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32)
     np.testing.assert_allclose(exe([xv, wv])[0], xv @ wv.T, rtol=1e-5)
+
+
+def test_a_promoted_operand_keeps_its_own_dtype_elsewhere():
+    """float32 @ float64 promotes a copy: the float32 operand, also an output, stays float32
+    (the lowering had rebound its name to the float64 copy; found by the random graphs)."""
+    from netjit.backends.reference import evaluate
+    from netjit.compiler.ops import Add, Const, ConstValue
+    g = Graph("promote")
+    x = g.add(Placeholder(np.float32, (None, 2)), names=["x"])
+    g.inputs.append(x)
+    h = g.add(Add(), [(x, 0), (g.add(Const(ConstValue(np.float32(1.25)))), 0)], names=["h"])
+    w = g.add(Const(ConstValue(np.array([[1.5, 0.25], [0.5, 2.0]]))), names=["w"])
+    g.outputs = [(h, 0), (g.add(MatMul(), [(h, 0), (w, 0)], names=["y"]), 0)]
+    xv = np.array([[0.5, -1.0]], np.float32)
+    got, want = NumbaBackend().compile(g)([xv]), evaluate(g, [xv])
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -29,7 +29,7 @@ from .. import approx as C
 _FLAGS = {"nsz", "contract", "arcp", "reassoc"}
 
 
-def _cached(**options):
+def cached_njit(**options):
     """``njit`` with numba's on-disk cache (beside this file, else numba's user cache).
 
     Each helper costs about 0.1 s to compile, in every fresh process that
@@ -73,7 +73,7 @@ def _f32_bits(typingctx, x):
 
 # The rounding-bias trick needs (t + B) - B kept as written, so fexp may only
 # contract (fuse multiply-adds), never reassociate.
-@_cached(fastmath={"contract"}, error_model="numpy")
+@cached_njit(fastmath={"contract"}, error_model="numpy")
 def fexp(x):
     """exp(x) in about 15 vector instructions: no branch, no NaN test, no float-to-int conversion.
 
@@ -100,7 +100,7 @@ def fexp(x):
     return p * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + C.EXP_ONE_BITS)
 
 
-@_cached(fastmath=_FLAGS, error_model="numpy")
+@cached_njit(fastmath=_FLAGS, error_model="numpy")
 def ftanh(x):
     """tanh as Eigen's clamped 13/6 rational function; the clamp passes NaN through."""
     c = -C.TCLAMP if x < -C.TCLAMP else x
@@ -143,7 +143,7 @@ fmaximum = _nan_propagating("llvm.maximum", "max(a, b) as np.maximum: NaN if eit
 fminimum = _nan_propagating("llvm.minimum", "min(a, b) as np.minimum: NaN if either is NaN.")
 
 
-@_cached(fastmath=_FLAGS, error_model="numpy")
+@cached_njit(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""
     return C.ONE / (C.ONE + fexp(-x))
@@ -165,7 +165,7 @@ def bdim(d, full):
     raise ValueError("shapes do not broadcast")
 
 
-@_cached()
+@cached_njit()
 def imatmul(a, b):
     """Integer 2-D matmul (BLAS has none); i-k-j order so the inner loop vectorises."""
     m, k = a.shape

@@ -9,13 +9,19 @@ loops, where a Python thread pool's hand-off cost about 0.2 ms per product
 here: W2's first layer took 0.79 ms that way against 0.64): A packed by
 blocks of rows, then one panel of columns per ``prange`` iteration, or one
 block of rows for a product too narrow to give each thread panels.
+
+The helpers are cached on disk like ``mathlib``'s: compiling them took 3.5 s
+(the ``prange`` one most of it) in every fresh process that compiled a new
+kernel calling them, and the demo's cold first result went from 2.0 to 5.0 s.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
+from numba import prange, types
 
 from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
+
+from .mathlib import cached_njit
 
 _i, _p = types.int64, types.voidptr
 _kernel = types.ExternalFunction(SYMBOL, types.void(_i, _i, _i, _p, _p, _p, _i, _i, _i, _p, types.int32))
@@ -28,7 +34,7 @@ PARALLEL_MIN_MACS = 1 << 18
 WIDE_PANELS = 8
 
 
-@njit(nogil=True, parallel=True)
+@cached_njit(nogil=True, parallel=True)
 def _parallel(a, m, k, rows, packed, out, bias, flags):
     n = out.shape[1]
     blocks = (m + MR - 1) // MR
@@ -46,7 +52,7 @@ def _parallel(a, m, k, rows, packed, out, bias, flags):
                     packed.shape[0], bias.ctypes, flags)
 
 
-@njit(nogil=True)
+@cached_njit(nogil=True)
 def _product(a, packed, n, bias, flags, parallel):
     a = np.ascontiguousarray(a)
     m, k = a.shape
@@ -65,7 +71,7 @@ def _product(a, packed, n, bias, flags, parallel):
     return out
 
 
-@njit(nogil=True)
+@cached_njit(nogil=True)
 def psgemm(a, packed, n, relu, parallel):
     """``a @ B`` as a new (m, n) float32 array, B given as ``packed`` panels;
     then ``max(., 0)`` if ``relu``. ``parallel``: a large product may use
@@ -73,7 +79,7 @@ def psgemm(a, packed, n, relu, parallel):
     return _product(a, packed, n, np.empty(0, np.float32), RELU if relu else 0, parallel)
 
 
-@njit(nogil=True)
+@cached_njit(nogil=True)
 def psgemm_bias(a, packed, n, bias, relu, parallel):
     """``a @ B + bias``, then ``max(., 0)`` if ``relu``: the layer in one pass."""
     # the kernel reads float32: a bias of another dtype (a backend-level caller's) is converted

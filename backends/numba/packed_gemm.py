@@ -17,11 +17,18 @@ kernel calling them, and the demo's cold first result went from 2.0 to 5.0 s.
 from __future__ import annotations
 
 import numpy as np
+import numba
 from numba import prange, types
 
 from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
 
 from .mathlib import cached_njit
+
+# The helpers below hold a prange region. Loading such code from numba's disk
+# cache before numba's thread pool is up fails ("LLVM ERROR: Symbol not found:
+# allocate_sched", or a segfault), so importing this module starts the pool;
+# only generated modules with packed products import it.
+numba.get_num_threads()
 
 _i, _p = types.int64, types.voidptr
 _kernel = types.ExternalFunction(SYMBOL, types.void(_i, _i, _i, _p, _p, _p, _i, _i, _i, _p, types.int32))

@@ -64,5 +64,5 @@ def test_helpers_compile_without_a_writable_cache(monkeypatch):
     def twice(x):
         return x * 2.0
 
-    helper = mathlib._cached(error_model="numpy")(twice)
+    helper = mathlib.cached_njit(error_model="numpy")(twice)
     assert helper(np.float32(1.5)) == 3.0

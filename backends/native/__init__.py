@@ -133,10 +133,7 @@ def _compile(graph, layout, consts, opts, key, symbol, entry) -> tuple:
                                f"failed to compile: {type(exc).__name__}: {exc}; generated IR: {path}") from exc
     cache.STATS["native_compiles"] += 1
     if entry is not None:
-        try:
-            _write_entry(entry, text, obj, tables)
-        except OSError as exc:       # an unwritable cache costs the next process a compile, no more
-            warnings.warn(f"netjit: could not write the cache entry {entry}: {exc}", RuntimeWarning, stacklevel=2)
+        _write_entry(entry, text, obj, tables)
     try:
         return jit.load(obj, symbol), tables
     except Exception as exc:  # noqa: BLE001 - as a failed compile
@@ -196,16 +193,21 @@ def _drop_library(entry: Path, files: dict) -> None:
 
 
 def _write_entry(entry: Path, text: str, obj: bytes, tables: tuple) -> None:
+    """Write ``entry``, its manifest last; a cache that cannot be written warns and
+    costs the next process a compile, no more."""
     from . import link
     files = {"segment.ll": text.encode(), "segment.o": obj,
              "consts.f32": tables[0].tobytes(), "consts.f64": tables[1].tobytes()}
-    for name, data in files.items():
-        cache.write_atomic(entry / name, data)
-    if link.link(obj, entry / "segment.so"):
-        files["segment.so"] = (entry / "segment.so").read_bytes()
-    # the manifest last: an entry without one is incomplete, never loaded
-    manifest = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    cache.write_atomic(entry / "manifest.json", json.dumps(manifest, sort_keys=True).encode())
+    try:
+        for name, data in files.items():
+            cache.write_atomic(entry / name, data)
+        if link.link(obj, entry / "segment.so"):
+            files["segment.so"] = (entry / "segment.so").read_bytes()
+        # the manifest last: an entry without one is incomplete, never loaded
+        manifest = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+        cache.write_atomic(entry / "manifest.json", json.dumps(manifest, sort_keys=True).encode())
+    except OSError as exc:
+        warnings.warn(f"netjit: could not write the cache entry {entry}: {exc}", RuntimeWarning, stacklevel=3)
 
 
 def _key(graph: Graph, layout, fastmath: int, host: str) -> str:

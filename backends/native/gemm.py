@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -53,8 +52,8 @@ def pack(w: np.ndarray, trans: bool = False) -> np.ndarray:
 
 
 def register(cache_dir: Optional[str]) -> dict:
-    """Make the kernel's functions (``gemm_ir.SYMBOL``, ``gemm_ir.PACK_A``) resolvable
-    by LLVM in this process, once; their addresses by name.
+    """Make the kernel library's functions (``gemm_ir``'s product, A packing and thread
+    flag) resolvable by LLVM in this process, once; their addresses by name.
 
     Loads the library from ``cache_dir`` (None: no disk cache) or compiles it
     there first. Raises whatever compiling or loading raises."""
@@ -97,8 +96,5 @@ def _load(cache_dir: Optional[str]) -> dict:
     obj = jit.compile_ir(text)
     STATS["compiles"] += 1
     if entry is not None:
-        try:
-            _write_entry(entry, text, obj, (np.zeros(0, np.float32), np.zeros(0, np.float64)))
-        except OSError as exc:       # an unwritable cache costs the next process this compile
-            warnings.warn(f"netjit: could not write the cache entry {entry}: {exc}", RuntimeWarning, stacklevel=3)
+        _write_entry(entry, text, obj, (np.zeros(0, np.float32), np.zeros(0, np.float64)))
     return dict(zip(names, jit.load_many(obj, names)))

@@ -14,7 +14,8 @@ from netjit.compiler.ops import (FC, Add, Div, Exp, MatMul, ReduceMax, ReduceSum
                                  Reshape, Softmax, Sub)
 
 
-def _replace(graph: Graph, n: int, new_value) -> None:
+def replace_node(graph: Graph, n: int, new_value) -> None:
+    """``new_value`` takes over node ``n``'s single output: its uses and its names; ``n`` goes."""
     graph.replace_all_uses((n, 0), new_value)
     graph.set_names(new_value[0], graph.names(n))
     graph.remove(n)
@@ -32,7 +33,7 @@ def expand_fc(graph: Graph, n: int) -> bool:
     if graph.type(x).rank != 2:
         x = (graph.add(Reshape((0, -1)), [x]), 0)
     mm = graph.add(MatMul(trans_b=True), [x, w])
-    _replace(graph, n, (graph.add(Add(), [(mm, 0), b]), 0))
+    replace_node(graph, n, (graph.add(Add(), [(mm, 0), b]), 0))
     return True
 
 
@@ -43,7 +44,7 @@ def expand_softmax(graph: Graph, n: int) -> None:
     mx = graph.add(ReduceMax(axes=(axis,)), [x])
     e = graph.add(Exp(), [(graph.add(Sub(), [x, (mx, 0)]), 0)])
     s = graph.add(ReduceSum(axes=(axis,)), [(e, 0)])
-    _replace(graph, n, (graph.add(Div(), [(e, 0), (s, 0)]), 0))
+    replace_node(graph, n, (graph.add(Div(), [(e, 0), (s, 0)]), 0))
 
 
 def expand_composites(graph: Graph) -> Graph:

@@ -21,6 +21,8 @@ from netjit.compiler.ir import Graph
 from netjit.compiler.ops import (Add, Const, ConstValue, FusedElementwise, InferError, MatMul, Op, OpKind,
                                  Relu, TensorType)
 
+from .expand import replace_node
+
 #: smaller weights stay on BLAS: the product is too short for packing to matter
 MIN_WEIGHT_ELEMENTS = 4096
 
@@ -82,18 +84,12 @@ def prepack_weights(graph: Graph, cache_dir: Optional[str], parallel: bool = Tru
             packed[w, trans] = graph.add(Const(ConstValue(panels)), names=names)
         cols = graph.type((n, 0)).shape[-1]
         mm = graph.add(PackedMatMul(n=cols, parallel=parallel), [a, (packed[w, trans], 0)])
-        _replace(graph, n, mm)
+        replace_node(graph, n, (mm, 0))
         _fold_epilogue(graph, mm)
     for w in {w for w, _ in packed}:          # a weight used plain and transposed is packed twice
         if not graph.users((w, 0)) and (w, 0) not in graph.outputs:
             graph.remove(w)
     return graph
-
-
-def _replace(graph: Graph, old: int, new: int) -> None:
-    graph.replace_all_uses((old, 0), (new, 0))
-    graph.set_names(new, graph.names(old))
-    graph.remove(old)
 
 
 def _fold_epilogue(graph: Graph, mm: int) -> None:
@@ -121,7 +117,7 @@ def _fold_epilogue(graph: Graph, mm: int) -> None:
         new = graph.add(PackedMatMul(n=op.n, relu=True, parallel=op.parallel), ins)
     else:
         return
-    _replace(graph, user, new)
+    replace_node(graph, user, (new, 0))
     graph.remove(mm)
     _fold_epilogue(graph, new)
 

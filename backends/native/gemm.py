@@ -64,14 +64,22 @@ def register(cache_dir: Optional[str]) -> dict:
             for name, address in addresses.items():
                 llvm.add_symbol(name, address)
             _STATE["addresses"] = addresses
+            _apply_threads()
         return _STATE["addresses"]
 
 
 def set_threads(ok: bool) -> None:
-    """Let packed products use threads, or not (a forked child); no-op before ``register``."""
+    """Let packed products use threads, or not (a forked child, a thread-unsafe
+    layer); the library, once registered, keeps the latest choice."""
+    _STATE["threads"] = bool(ok)
+    _apply_threads()
+
+
+def _apply_threads() -> None:
     addresses = _STATE.get("addresses")
     if addresses is not None:
         import ctypes
+        ok = _STATE.get("threads", True)
         ctypes.CFUNCTYPE(None, ctypes.c_int32)(addresses[gemm_ir.SET_THREADS])(1 if ok else 0)
 
 

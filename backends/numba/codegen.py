@@ -319,14 +319,20 @@ class _Generator:
         if not (par and sizes):
             w.line(serial)
             return
-        w.line(f"if THREADS.ok and {' + '.join(s + '.size' for s in sizes)} >= PARALLEL_MIN_SIZE:")
+        # the gate comes last: it is only asked (and, under workqueue, held) for a parallel call
+        w.line(f"if THREADS.ok and {' + '.join(s + '.size' for s in sizes)} >= PARALLEL_MIN_SIZE"
+               " and THREADS.gate.acquire(False):")
         with w.indent():
-            pools = [f"pool_{self.names[v]}" for v in pooled]
-            for v, p in zip(pooled, pools):
-                self.wglobals[f"POOL_{self.names[v]}"] = BufferPool(self.graph.type(v))
-                w.line(f"{p} = POOL_{self.names[v]}.take()")
-            w.line(f"{lhs} = {par}({', '.join(arg_names + pools)})")
-            for v in pooled:
-                w.line(f"POOL_{self.names[v]}.give({self.names[v]})")
+            w.line("try:")
+            with w.indent():
+                pools = [f"pool_{self.names[v]}" for v in pooled]
+                for v, p in zip(pooled, pools):
+                    self.wglobals[f"POOL_{self.names[v]}"] = BufferPool(self.graph.type(v))
+                    w.line(f"{p} = POOL_{self.names[v]}.take()")
+                w.line(f"{lhs} = {par}({', '.join(arg_names + pools)})")
+                for v in pooled:
+                    w.line(f"POOL_{self.names[v]}.give({self.names[v]})")
+            w.line("finally:")
+            w.line("    THREADS.gate.release()")
         w.line("else:")
         w.line("    " + serial)

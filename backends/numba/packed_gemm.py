@@ -20,6 +20,7 @@ import numpy as np
 import numba
 from numba import prange, types
 
+from netjit.backends.native import gemm
 from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
 
 from .mathlib import cached_njit
@@ -29,6 +30,10 @@ from .mathlib import cached_njit
 # allocate_sched", or a segfault), so importing this module starts the pool;
 # only generated modules with packed products import it.
 numba.get_num_threads()
+if numba.threading_layer() == "workqueue":
+    # a packed product inside a serial kernel would enter the pool unguarded by
+    # ``threads.THREADS.gate``, and that layer aborts on concurrent entries
+    gemm.set_threads(False)
 
 _i, _p = types.int64, types.voidptr
 _kernel = types.ExternalFunction(SYMBOL, types.void(_i, _i, _i, _p, _p, _p, _i, _i, _i, _p, types.int32))

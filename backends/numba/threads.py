@@ -7,18 +7,67 @@ then forks workers (``multiprocessing``'s default start method on Linux)
 would lose every worker. Such a child runs serially instead: the generated
 wrappers call serial kernels while ``THREADS.ok`` is false, and packed
 products read the GEMM library's flag (``native.gemm.set_threads``).
+
+numba's ``workqueue`` layer, its fallback where neither OpenMP nor TBB loads
+(a macOS wheel without libomp), aborts the process when two threads are in
+parallel regions at once ("Concurrent access has been detected"), and a
+session may be run from many threads. There ``THREADS.gate`` lets one caller
+at a time into a parallel kernel; the others run the serial one meanwhile,
+and packed products stay serial. Under OpenMP and TBB the gate always opens.
 """
 from __future__ import annotations
 
 import os
 import sys
+import threading
+
+
+class _OpenGate:
+    """The gate of a thread-safe layer: every caller may go parallel."""
+    __slots__ = ()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class _FirstCallGate:
+    """Until numba's pool is up its layer is unknown: the first parallel call starts
+    the pool, then installs the layer's gate on ``THREADS`` and goes through it."""
+    __slots__ = ("lock",)
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        with self.lock:
+            if THREADS.gate is self:
+                THREADS.gate = gate_for(_start_pool())
+        return THREADS.gate.acquire(blocking)
+
+    def release(self) -> None:
+        THREADS.gate.release()
+
+
+def gate_for(layer: str):
+    """The gate for numba's threading ``layer``: one caller at a time under ``workqueue``."""
+    return threading.Lock() if layer == "workqueue" else _OpenGate()
+
+
+def _start_pool() -> str:
+    import numba
+    numba.get_num_threads()        # launches the pool
+    return numba.threading_layer()
 
 
 class _Threads:
-    __slots__ = ("ok",)
+    __slots__ = ("ok", "gate")
 
     def __init__(self):
         self.ok = True
+        self.gate = _FirstCallGate()
 
 
 #: read by generated wrappers on every call that could go parallel

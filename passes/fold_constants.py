@@ -42,11 +42,11 @@ def _foldable(graph, n, cap: int) -> bool:
     sizes = [_size(t) for t in graph.types(n)]
     if not all(s is not None and s <= cap for s in sizes):
         return False
-    if 0 not in sizes and not all(isinstance(graph.op(u), Const) for u in graph.nx.predecessors(n)):
+    if 0 not in sizes and not all(isinstance(graph.op(u), Const) for u in graph.producers(n)):
         return False  # cheap early exit: some input is not constant
     if is_effectful(graph, n) or graph.control_inputs(n):
         return False
-    return not any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True))
+    return not graph.control_users(n)
 
 
 def evaluate_node(graph, n) -> Optional[list[np.ndarray]]:

@@ -27,13 +27,9 @@ _STR = DTYPES["str"]
 def _fusible(graph, n) -> bool:
     if graph.op(n).kind is not OpKind.ELEMENTWISE or is_effectful(graph, n):
         return False
-    if any(d["control"] for _, _, d in graph.nx.out_edges(n, data=True)):
+    if graph.control_users(n) or graph.control_inputs(n):
         return False
-    types = list(graph.types(n))
-    for u, _, d in graph.nx.in_edges(n, data=True):
-        if d["control"]:
-            return False
-        types.append(graph.types(u)[d["src_out"]])
+    types = list(graph.types(n)) + [graph.type(v) for v in graph.inputs_of(n)]
     return all(t.dtype != _STR for t in types)
 
 
@@ -58,7 +54,7 @@ def _convex(graph, parts: list, exits: set, pos: dict, limit: int, group_of: dic
     for w in exits:
         visit(w)
     while frontier:
-        for s in graph.nx.successors(frontier.pop()):
+        for s in graph.node_users(frontier.pop()):
             if any(s in p for p in parts):
                 return False
             visit(s)
@@ -76,7 +72,7 @@ def fusion_groups(graph, order=None) -> list[list[int]]:
     for n in order:
         if not _fusible(graph, n):
             continue
-        parts, out, merged = [{n}], set(graph.nx.successors(n)), []
+        parts, out, merged = [{n}], set(graph.node_users(n)), []
         for gid in sorted({group_of[u] for u, _ in graph.inputs_of(n) if u in group_of
                            and graph.device(u) == graph.device(n)}):
             trial = parts + [members[gid]]

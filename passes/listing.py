@@ -18,7 +18,8 @@ class PassRecord:
     #: Position in its phase's run order (0 first), before options reorder it.
     order: int
     opt_level: int
-    #: "built-in", or the name of the plugin distribution that registered it.
+    #: "built-in", the name of the plugin distribution that registered it, or
+    #: "user: <module>" for a pass registered outside a plugin (``registry.origin_of``).
     origin: str
     required: bool
     doc: str

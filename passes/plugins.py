@@ -14,7 +14,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from .registry import BUILTIN, REGISTRY
+from .registry import REGISTRY
 
 GROUP = "netjit.passes"
 LOGGER = logging.getLogger("netjit.passes")
@@ -64,7 +64,7 @@ def _load_one(ep) -> None:
         _PluginState.origins.append(origin)
         _PluginState.modules.append(ep.module)
     finally:
-        REGISTRY.origin = BUILTIN
+        REGISTRY.origin = None
 
 
 def ensure_plugins(reload: bool = False) -> None:

@@ -58,8 +58,8 @@ class PassRegistry:
 
     def __init__(self):
         self.passes: dict[str, PassInfo] = {}
-        #: Where passes being registered now come from (set while a plugin loads).
-        self.origin = BUILTIN
+        #: The distribution of the plugin loading now (None: origin from the pass's module).
+        self.origin: Optional[str] = None
         self._seq = 0
 
     def add(self, info: PassInfo) -> PassInfo:
@@ -144,6 +144,14 @@ def register_pass(name: str, phase=Phase.PRE_PLACEMENT, opt_level: int = 1,
     def decorate(fn: PassFn) -> PassFn:
         REGISTRY.add(PassInfo(name, fn, Phase.parse(phase), opt_level,
                               tuple(after), tuple(before), dict(options or {}),
-                              required, fixed_point, REGISTRY.origin, REGISTRY.next_seq()))
+                              required, fixed_point, REGISTRY.origin or origin_of(fn),
+                              REGISTRY.next_seq()))
         return fn
     return decorate
+
+
+def origin_of(fn: PassFn) -> str:
+    """``"built-in"`` for netjit's own passes; else ``"user: <module>"`` (a script's or
+    an application's pass, registered outside any plugin)."""
+    module = getattr(fn, "__module__", None) or "?"
+    return BUILTIN if module == "netjit" or module.startswith("netjit.") else f"user: {module}"

@@ -40,8 +40,7 @@ def is_used(graph, n) -> bool:
 
     An order-only successor does not need ``n``: it only runs after it if both run.
     """
-    return (any(not d.get("order_only") for _, _, d in graph.nx.out_edges(n, data=True))
-            or any(v[0] == n for v in graph.outputs))
+    return graph.has_dependents(n) or any(v[0] == n for v in graph.outputs)
 
 
 def sweep(graph, candidates: Iterable[int]) -> int:
@@ -54,7 +53,7 @@ def sweep(graph, candidates: Iterable[int]) -> int:
         n = work.pop()
         if n not in graph or is_used(graph, n) or is_effectful(graph, n):
             continue
-        producers = list(graph.nx.predecessors(n))
+        producers = graph.producers(n)
         graph.remove(n)
         removed += 1
         work.extend(producers)
@@ -68,11 +67,7 @@ def replace_node(graph, old: int, new: int) -> None:
     """
     for k in range(len(graph.types(old))):
         graph.replace_all_uses((old, k), (new, k))
-    order_only = {w: d.get("order_only", False) for _, w, d in graph.nx.out_edges(old, data=True)
-                  if d["control"]}
-    for w in list(graph.nx.successors(old)):
+    for w, order_only in graph.control_users(old):
         if w != new:
-            graph.add_control(new, w, order_only.get(w, False))
-    graph.nx.remove_edges_from([(old, w, k) for _, w, k, d in graph.nx.out_edges(old, keys=True, data=True)
-                                if d["control"]])
-    graph.remove(old)
+            graph.add_control(new, w, order_only)
+    graph.remove(old)           # and its control edges

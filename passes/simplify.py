@@ -150,9 +150,7 @@ _MATCHES = {identity_operand: lambda op: op.identity is not None and op.arity ==
 def _rewritable(graph, n) -> bool:
     if is_effectful(graph, n) or len(graph.types(n)) != 1:
         return False
-    outs = graph.nx.out_edges(n, data=True)
-    return not any(d["control"] for _, _, d in outs) and (
-        graph.nx.out_degree(n) > 0 or (n, 0) in graph.outputs)
+    return not graph.control_users(n) and (bool(graph.node_users(n)) or (n, 0) in graph.outputs)
 
 
 @register_pass("simplify", phase=Phase.PRE_PLACEMENT, opt_level=1, after=["fold_constants"],

@@ -164,6 +164,19 @@ class Graph:
         """Nodes that use any output of ``n`` or are ordered after it."""
         return sorted(self.nx._succ[n])
 
+    def producers(self, n: int) -> list[int]:
+        """Nodes ``n`` uses an output of or is ordered after."""
+        return sorted(self.nx._pred[n])
+
+    def control_users(self, n: int) -> list[tuple[int, bool]]:
+        """``(node, order_only)`` for every control edge out of ``n``, by node id."""
+        return sorted((w, bool(d.get("order_only"))) for w, keyed in self.nx._succ[n].items()
+                      for d in keyed.values() if d["control"])
+
+    def has_dependents(self, n: int) -> bool:
+        """Whether a node uses an output of ``n`` or depends on it (order-only edges aside)."""
+        return any(not d.get("order_only") for keyed in self.nx._succ[n].values() for d in keyed.values())
+
     def nodes(self) -> list[int]:
         """All nodes in a stable topological order (ties broken by node id).
 

@@ -49,6 +49,14 @@ def test_default_order_and_opt_levels(scratch):
     assert _names(order=("t_b", "t_a"))[-2:] == ["t_b", "t_a"]
 
 
+def test_a_pass_registered_outside_a_plugin_is_labelled_by_its_module(scratch):
+    from netjit.passes import list_passes
+    register_pass("t_user")(lambda g, c: False)
+    origins = {r.name: r.origin for r in list_passes()}
+    assert origins["t_user"] == f"user: {__name__}"
+    assert origins["cse"] == origins["prune"] == "built-in"
+
+
 def test_bad_pass_options_are_errors_naming_the_pass():
     with pytest.raises(NotFoundError, match="'no_such_pass'"):
         _names(disabled={"no_such_pass"})

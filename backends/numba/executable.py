@@ -77,7 +77,9 @@ def _load_compiled_locked(gen: Generated, options: NumbaOptions, graph_name: str
     """``load_compiled`` past a memory miss, under the key's lock."""
     arg_types = gen.arg_types
     _prepare_threading()
-    name = f"netjit_segment_{key[:20]}"
+    from . import entry_locator      # numba's; this module loads without it
+    entry_locator.install()
+    name = f"{entry_locator.SEGMENT_MODULE_PREFIX}{key[:20]}"
     entry = cache.entry_dir(options.resolved_cache_dir(), key) if options.cache else None
     try:
         mod, hits = _load(name, entry, gen, arg_types)

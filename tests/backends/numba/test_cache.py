@@ -72,6 +72,23 @@ def test_corrupt_entry_is_detected_deleted_and_recompiled(warm_dir, tmp_path):
     assert _run(d)["stats"]["disk_hits"] == 1      # rewritten whole: the next process hits
 
 
+def test_numba_cache_dir_does_not_take_a_segments_files_out_of_its_entry(tmp_path):
+    """Under NUMBA_CACHE_DIR numba wrote a segment's object code there, where the
+    manifest did not check it: a damaged file failed every later compile."""
+    d, numba_dir = tmp_path / "netjit", tmp_path / "numba"
+    env = {"NUMBA_CACHE_DIR": str(numba_dir)}
+    assert _run(d, env)["stats"]["numba_compiles"] == 1
+    assert not [p for p in numba_dir.rglob("segment*")]
+    (entry,) = _entries(d)
+    (nbc,) = list((entry / "__pycache__").glob("*.nbc"))
+    nbc.write_bytes(nbc.read_bytes()[: len(nbc.read_bytes()) // 2])
+    out = _run(d, env)
+    assert out["stats"]["corrupt"] == 1 and out["stats"]["numba_compiles"] == 1
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_allclose(out["out"], np.tanh(x * x) + x, rtol=1e-6)
+    assert _run(d, env)["stats"]["disk_hits"] == 1
+
+
 def test_unreadable_manifest_counts_as_corrupt(warm_dir, tmp_path):
     import shutil
     d = tmp_path / "copy"

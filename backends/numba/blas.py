@@ -23,6 +23,8 @@ import numpy as np
 from llvmlite import binding
 from numba import njit, types
 
+from .mathlib import converter
+
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 #: NumPy 2 wheels: OpenBLAS built with 64-bit integers (ILP64) and prefixed names.
@@ -52,10 +54,12 @@ def _extern(symbol: str, float_type):
 def _make_gemm(extern, scalar):
     one, zero = scalar(1), scalar(0)
 
+    convert = converter(scalar)     # BLAS reads one element type: other dtypes are converted
+
     @njit(nogil=True)
     def gemm(a, trans_a, b, trans_b):
-        a = np.ascontiguousarray(a)
-        b = np.ascontiguousarray(b)
+        a = np.ascontiguousarray(convert(a))
+        b = np.ascontiguousarray(convert(b))
         m, k = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
         kb, n = (b.shape[1], b.shape[0]) if trans_b else (b.shape[0], b.shape[1])
         if k != kb:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
+import numba
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .. import approx as C
 
@@ -43,6 +44,25 @@ def cached_njit(**options):
         except RuntimeError:        # "cannot cache function ...: no locator available"
             return njit(**options)(fn)
     return wrap
+
+
+def converter(dtype):
+    """An njit-callable ``convert(a)``: ``a`` itself when its dtype is ``dtype``, else
+    ``a.astype(dtype)``; chosen per argument type at compile time. For code that
+    hands an array's memory to a C kernel of one element type."""
+    dtype = np.dtype(dtype)
+    target = numba.from_dtype(dtype)
+
+    def convert(a):
+        return a.astype(dtype)
+
+    @overload(convert)
+    def _typed(a):
+        if a.dtype == target:
+            return lambda a: a
+        return lambda a: a.astype(dtype)
+
+    return convert
 
 
 @intrinsic

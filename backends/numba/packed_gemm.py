@@ -23,7 +23,7 @@ from numba import prange, types
 from netjit.backends.native import gemm
 from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
 
-from .mathlib import cached_njit
+from .mathlib import cached_njit, converter
 
 # The helpers below hold a prange region. Loading such code from numba's disk
 # cache before numba's thread pool is up fails ("LLVM ERROR: Symbol not found:
@@ -64,9 +64,14 @@ def _parallel(a, m, k, rows, packed, out, bias, flags):
                     packed.shape[0], bias.ctypes, flags)
 
 
+# the kernel reads float32 memory: activations of another dtype (a backend-level
+# caller's; sessions check feeds) are converted, not read as garbage
+_as_float32 = converter(np.float32)
+
+
 @cached_njit(nogil=True)
 def _product(a, packed, n, bias, flags, parallel):
-    a = np.ascontiguousarray(a)
+    a = np.ascontiguousarray(_as_float32(a))
     m, k = a.shape
     if k != packed.shape[1]:
         raise ValueError("matmul: inner dimensions differ")

@@ -74,6 +74,18 @@ def test_a_strided_input_is_read_correctly():
                                rtol=1e-5, atol=_tolerance(80))
 
 
+@pytest.mark.parametrize("prepack", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+def test_activations_of_another_dtype_are_converted_not_misread(prepack, dtype):
+    """A backend-level caller may pass float64 or int activations to a float32 net;
+    the packed kernel and BLAS read float32 memory, so they used to return NaN."""
+    g = _mlp([96, 128, 64])
+    x = (np.random.default_rng(5).standard_normal((8, 96)) * 4).astype(dtype)
+    out = NumbaBackend(prepack=prepack).compile(g)([x])[0]
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, evaluate(g, [x.astype(np.float32)])[0], rtol=1e-4, atol=1e-5)
+
+
 def test_transposed_packing_is_the_transpose():
     w = np.arange(35 * 20, dtype=np.float32).reshape(35, 20)
     np.testing.assert_array_equal(gemm.pack(w.T.copy(), trans=False), gemm.pack(w, trans=True))

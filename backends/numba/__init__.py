@@ -4,16 +4,21 @@
 that runs the segment through generated Python source compiled with
 ``numba.njit(nogil=True)``: fused loop nests for elementwise ops and last-axis
 reductions, BLAS for contractions, views for shape ops, host steps for host
-and stateful ops. Compiled code is cached on disk (``cache``). This package
+and stateful ops. Compiled code is cached on disk (``cache``). A segment with an
+op it cannot lower runs on the reference backend (``_on_host``). This package
 imports numba only when a graph is compiled, so ``import netjit`` stays fast.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from netjit.compiler.ir import Graph
+from netjit.errors import CompilationError
 
 from .options import NumbaOptions
+
+LOGGER = logging.getLogger("netjit.backends.numba")
 
 __all__ = ["NumbaBackend", "NumbaOptions", "cache_stats"]
 
@@ -62,7 +67,6 @@ def _tiered(graph: Graph, opts: NumbaOptions, compile_fn):
 
 
 def _generate(graph: Graph, opts: NumbaOptions):
-    from netjit.errors import CompilationError
     from .codegen import generate
     from .expand import expand_composites
     from .prepack import prepack_weights
@@ -76,7 +80,12 @@ def _generate(graph: Graph, opts: NumbaOptions):
             prepack_weights(private, opts.resolved_cache_dir() if opts.cache else None, opts.parallel)
         return generate(private, opts)
     except NotImplementedError as exc:
-        raise CompilationError(f"numba backend: segment {graph.name!r}: {exc}") from exc
+        raise NoLowering(f"numba backend: segment {graph.name!r}: {exc}") from exc
+
+
+class NoLowering(CompilationError):
+    """A segment holds an op the numba backend cannot lower: a plugin's op without a
+    numba kernel, or an op over a value of unknown rank (a Python op's output)."""
 
 
 def compile_now(graph: Graph, opts: NumbaOptions):
@@ -88,11 +97,31 @@ def compile_now(graph: Graph, opts: NumbaOptions):
         if exe is not None:
             return exe
     from .executable import NumbaExecutable, dump_source, load_compiled
-    gen = _generate(graph, opts)
+    try:
+        gen = _generate(graph, opts)
+    except NoLowering as exc:
+        return _on_host(graph, exc)
     mod, key, hit = load_compiled(gen, opts, graph.name)
     if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         dump_source(gen, key, opts)
     return NumbaExecutable(graph, gen, mod, key, opts, cache_hit=hit)
+
+
+def _on_host(graph: Graph, why: NoLowering):
+    """The segment as a host-side one: the reference backend runs it, every call.
+
+    Better than failing: a net whose Python op feeds compiled ops answered its
+    first calls on the reference tier, then failed every call once the numba
+    compile did. Run metadata shows the tier ("reference"); ``host_reason``
+    says why.
+    """
+    from ..reference import ReferenceBackend
+    LOGGER.info("%s; it runs on the reference backend", why)
+    exe = ReferenceBackend().compile(graph)
+    exe.tier = "reference"
+    exe.cache_hit = None
+    exe.host_reason = str(why)
+    return exe
 
 
 def cache_stats() -> dict:

@@ -301,8 +301,11 @@ class _Generator:
                     self.comment(m, it)
                     ins = [self.names[v] for v in g.inputs_of(it)]
                     outs = [self.names[(it, k)] for k in range(len(g.types(it)))]
-                    lower_stmt(g.op(it), m, ins, outs, [g.type(v) for v in g.inputs_of(it)],
-                               list(g.types(it)))
+                    in_types, out_types = [g.type(v) for v in g.inputs_of(it)], list(g.types(it))
+                    if any(t.rank is None for t in in_types + out_types):
+                        # a Python op's output: typed code needs ranks (the segment goes to the host)
+                        raise NotImplementedError(f"{g.op(it).name} has a value of unknown rank")
+                    lower_stmt(g.op(it), m, ins, outs, in_types, out_types)
             names = [self.names[v] for v in results]
             m.line(f"return {names[0]}" if len(names) == 1 else
                    f"return ({', '.join(names)})" if names else "return None")

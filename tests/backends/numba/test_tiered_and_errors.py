@@ -5,7 +5,7 @@ import pytest
 from netjit.backends.numba import NumbaBackend, blas
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import (Add, Const, ConstValue, FC, MatMul, Placeholder, ReduceMean,
-                                 Relu, Softmax, Sqrt, Sub, Mul, Div)
+                                 ReduceSum, Relu, Softmax, Sqrt, Sub, Mul, Div)
 from netjit.errors import CompilationError, InvalidArgumentError
 
 
@@ -130,3 +130,42 @@ def test_matmul_batched_and_int():
     g.outputs = [(g.add(MatMul(), [(a, 0), (b, 0)]), 0)]
     av, bv = np.arange(24).reshape(2, 3, 4), np.arange(8).reshape(4, 2)
     np.testing.assert_array_equal(NumbaBackend().compile(g)([av, bv])[0], av @ bv)
+
+
+def _python_op_net():
+    import netjit as nj
+    net = nj.Net("host_feeds_compiled")
+    x = net.Placeholder("x", np.float32, (None,))
+
+    def double(inputs, outputs):
+        outputs[0] = inputs[0] * 2
+    y = net.Python(double)([x], "y")          # its output's rank is unknown until it runs
+    net.Add([y, net.Const(np.float32(1))], "z")
+    net.ReduceSum(y, "s")
+    return net
+
+
+@pytest.mark.parametrize("tiered", [False, True])
+def test_ops_over_a_python_ops_output_run_on_the_host_instead_of_failing(tiered):
+    """Typed code needs ranks: such a segment runs on the reference backend, every call.
+    It used to fail to compile, and tiered, to fail every call after the first ones."""
+    import netjit as nj
+    sess = nj.Session(_python_op_net(), nj.SessionConfig(tiered=tiered))
+    x = np.arange(3, dtype=np.float32)
+    for _ in range(2):
+        np.testing.assert_array_equal(sess.run("z", {"x": x}), 2 * x + 1)
+        np.testing.assert_array_equal(sess.run("s", {"x": x}), [6.0])
+        sess.wait_compiled()
+    md = nj.RunMetadata()
+    sess.run("z", {"x": x}, run_metadata=md, options=nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE))
+    assert {st.tier for st in md.step_stats} == {"reference"}
+
+
+def test_a_segment_without_lowering_says_why_it_runs_on_the_host():
+    g = Graph("unknown_rank")
+    x = g.add(Placeholder(np.float32, None), names=["x"])
+    g.inputs.append(x)
+    g.outputs = [(g.add(ReduceSum(), [(x, 0)]), 0)]
+    exe = NumbaBackend().compile(g, tiered=False)
+    assert exe.tier == "reference" and "unknown rank" in exe.host_reason
+    np.testing.assert_array_equal(exe([np.ones((2, 3), np.float32)])[0], np.full((1, 1), 6.0, np.float32))

@@ -110,8 +110,17 @@ class Session:
             self._placeholders = declared_placeholders(self._ops)
 
     def reset(self, containers: Optional[Sequence[str]] = None) -> None:
-        """Clear variables (all, or those in ``containers``); they must be re-assigned before use."""
+        """Clear variables; they must be re-assigned before use.
+
+        ``None`` clears every container (``tf.Session.reset``'s default), a list
+        clears the named ones, and an empty list the default container ``""``
+        (``DirectSession::Reset``); a string names one container.
+        """
         self._check_open()
+        if isinstance(containers, str):
+            containers = [containers]
+        elif containers is not None:
+            containers = list(containers) or [""]
         self._variables.reset(containers)
 
     def list_devices(self) -> list:

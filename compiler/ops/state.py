@@ -106,7 +106,8 @@ class AssignAdd(_Update):
 
     def reference_stateful(self, state, delta):
         init = self.initial.array if self.initial is not None else np.zeros(self.var_type.shape, self.var_type.dtype)
-        new = (state.read(self.key, init) + delta).astype(self.var_type.dtype)
+        # np.asarray: on 0-d operands ``+`` gives a NumPy scalar, which compiled readers reject
+        new = np.asarray(state.read(self.key, init) + delta).astype(self.var_type.dtype)
         state.write(self.key, new)
         return (new,)
 

@@ -166,6 +166,37 @@ def test_reset_clears_variables_all_or_by_container():
             s.run(b)
 
 
+def test_reset_of_an_empty_list_clears_the_default_container_and_a_string_names_one():
+    # DirectSession::Reset(containers): "an empty list clears the default container"
+    net = nj.Net("reset_forms")
+    a = net.Variable(np.ones(2, np.float32), "a")                  # default container ""
+    b = net.Variable(np.ones(2, np.float32), "b", container="c1")
+    with nj.Session(net) as s:
+        s.run([a, b])
+        s.reset([])
+        with pytest.raises(FailedPreconditionError, match="uninitialized value 'a'"):
+            s.run(a)
+        np.testing.assert_array_equal(s.run(b), [1, 1])
+        s.reset("c1")                                    # one name, not the containers 'c' and '1'
+        with pytest.raises(FailedPreconditionError, match="uninitialized value 'b' in container 'c1'"):
+            s.run(b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_assign_add_keeps_a_scalar_variable_an_array(backend):
+    """On 0-d operands ``+`` gives a NumPy scalar; stored, it broke every compiled read."""
+    net = nj.Net("scalar_var")
+    v = net.Variable(np.float32(0), "v")
+    net.AssignAdd([v, net.Const(np.float32(1))], "inc")
+    net.Mul([v, net.Const(np.float32(2))], "twice")
+    with session(net, backend=backend) as s:
+        for k in range(1, 4):
+            s.run("inc")
+            out = s.run("v")
+            assert isinstance(out, np.ndarray) and out.shape == () and float(out) == k
+            assert float(s.run("twice")) == 2 * k
+
+
 def assign_net(container: str = "") -> nj.Net:
     """b = Variable([1, 1]); b_set = Assign(b, [5, 5]): the read is only the Assign's handle."""
     net = nj.Net("assign")

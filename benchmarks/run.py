@@ -1,4 +1,4 @@
-"""Run workloads W1-W6 against NumPy, hand @njit kernels and ONNX Runtime; print a markdown table.
+"""Run W1-W6 against NumPy, hand @njit kernels, ONNX Runtime and PyTensor; print a markdown table.
 
     pip install -e ".[bench]" && python -m benchmarks.run [--quick] [--out FILE]
 
@@ -136,6 +136,23 @@ def _onnx(name):
         return None
 
 
+def has_pytensor() -> bool:
+    """Whether PyTensor is installed (see ``pytensor_graphs`` for which release)."""
+    try:
+        import pytensor  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def _pytensor(name):
+    """PyTensor's NUMBA-mode function for workload ``name``, or None where it is not installed."""
+    if not has_pytensor():
+        return None
+    from . import pytensor_graphs
+    return getattr(pytensor_graphs, name)()
+
+
 def _program(builder, *values):
     """``(program, row label)``: the compiled program (untiered: the rows measure the
     compiled code, W6 measures tiering) and "netjit (tier)", the code generator
@@ -171,6 +188,10 @@ def bench_w1_w4_w5(rows, min_time):
         if sess is not None:
             _check(sess(x=x), expect)
             impls["ONNX Runtime"] = lambda: sess(x=x)
+        pt_fn = _pytensor(onnx_name)
+        if pt_fn is not None:
+            _check(pt_fn(x=x), expect)
+            impls["PyTensor (numba)"] = lambda: pt_fn(x=x)
         rows.append((name, 1e3, measure_blocks(impls, min_time)))
 
 
@@ -183,6 +204,10 @@ def bench_w2(rows, min_time):
     sess = _onnx("w2")
     if sess is not None:
         impls["ONNX Runtime"] = lambda: sess(x=x)
+    pt_fn = _pytensor("w2")
+    if pt_fn is not None:
+        _check(pt_fn(x=x), W.w2_numpy(x))
+        impls["PyTensor (numba)"] = lambda: pt_fn(x=x)
     rows.append(("W2 MLP [ms]", 1e3, measure_blocks(impls, min_time)))
 
 
@@ -202,6 +227,10 @@ def bench_w3(rows, min_time):
     ort = _onnx("w3")
     if ort is not None:
         impls["ONNX Runtime"] = lambda: ort(x=x, y_in=y)
+    pt_fn = _pytensor("w3")
+    if pt_fn is not None:
+        _check(pt_fn(x=x, y_in=y), x + y)
+        impls["PyTensor (numba)"] = lambda: pt_fn(x=x, y_in=y)
     rows.append(("W3 x+y (4,) per call [us]", 1e6,
                  measure_interleaved(impls, min_time)))
 
@@ -209,7 +238,8 @@ def bench_w3(rows, min_time):
 def _w6_run(mode, cache_dir):
     # numba's cache too: netjit's math helpers keep theirs beside the package,
     # and a cold run must compile them as a first process does
-    env = dict(os.environ, NETJIT_CACHE_DIR=cache_dir, NUMBA_CACHE_DIR=os.path.join(cache_dir, "numba"))
+    env = dict(os.environ, NETJIT_CACHE_DIR=cache_dir, NUMBA_CACHE_DIR=os.path.join(cache_dir, "numba"),
+               PYTENSOR_FLAGS=f"compiledir={os.path.join(cache_dir, 'pytensor')}")
     res = subprocess.run([sys.executable, "-m", "benchmarks.w6_latency", mode], env=env, cwd=_ROOT,
                          capture_output=True, text=True, timeout=600)
     if res.returncode:
@@ -229,8 +259,13 @@ def bench_w6(lines, repeats=2):
         with tempfile.TemporaryDirectory() as d:
             results.setdefault("tiered (first result from reference)", []).append(_w6_run("tiered", d))
         results.setdefault("reference backend", []).append(_w6_run("reference", tempfile.gettempdir()))
+        if has_pytensor():
+            with tempfile.TemporaryDirectory() as d:
+                results.setdefault("PyTensor (numba), cold cache", []).append(_w6_run("pytensor", d))
+                results.setdefault("PyTensor (numba), warm cache (fresh process)", []).append(
+                    _w6_run("pytensor", d))
     lines += ["", "| W6 200-op chain, fresh process | first result [ms] (runs) | fully compiled [ms] | "
-              "import netjit [ms] |", "|---|---|---|---|"]
+              "import netjit (PyTensor's rows: pytensor) [ms] |", "|---|---|---|---|"]
     for k, runs in results.items():
         first = " / ".join(f"{r['first_s'] * 1e3:.0f}" for r in runs)
         full = " / ".join(f"{r['full_s'] * 1e3:.0f}" for r in runs)

@@ -57,11 +57,14 @@ def direct_callable(step, session, state, slow: Callable, rebuild: Callable, sin
     when_compiled(step.exe, lambda compiled: env.__setitem__("exe", entry(compiled)))  # its global
     args = names if step.args is None else [names[i] for i in step.args]
     call = f"exe([{', '.join(args)}], state)"
+    # fetched values that are a variable's memory are copied (``VariableStore.unalias``);
+    # a session without variables pays one dict test
+    lines = [f"out = {call}", "if state.roots:", "    out = state.unalias(out)"]
     if step.pick is None:
-        lines = [f"return {call}[0]" if single else f"return rebuild({call})"]
+        lines.append("return out[0]" if single else "return rebuild(out)")
     else:
         picked = ", ".join(f"out[{i}]" if i >= 0 else names[~i] for i in step.pick)
-        lines = [f"out = {call}", f"return [{picked}][0]" if single else f"return rebuild([{picked}])"]
+        lines.append(f"return [{picked}][0]" if single else f"return rebuild([{picked}])")
     cond = " and ".join(tests + ["not session._closed"])
     src = ["def call(*values, **named):", "    if named:", "        return by_name(values, named)"] \
         if by_name is not None else ["def call(*values):"]

@@ -175,7 +175,7 @@ def partial_run(registry: PartialRuns, handle, fetches: Any, feed_dict: Optional
         except BaseException as exc:
             registry.release(handle, "it failed", exc)
             raise
-    return sig.rebuild([run.rdv.slots[s] for s in slots])
+    return sig.rebuild(state.unalias([run.rdv.slots[s] for s in slots]))
 
 
 def feed_types_before_feeding(ops, name: str, placeholders: dict, feed_names) -> list:

@@ -175,7 +175,7 @@ class Session:
             outs = step.run_direct(values, self._variables)
             if self._closed:
                 raise CancelledError("Run call was cancelled")
-            return sig.rebuild(outs)
+            return sig.rebuild(self._variables.unalias(outs))
         return sig.rebuild(self._run_pooled(step, values, options, run_metadata, built))
 
     def make_callable(self, fetches: Any, feeds: Sequence = ()):
@@ -222,7 +222,7 @@ class Session:
         if step is None or not step.accepts(values):
             values, step, _ = self._bind(sig, list(values))
         if step.direct and self._timeout is None:
-            return step.run_direct(values, self._variables)
+            return self._variables.unalias(step.run_direct(values, self._variables))
         return self._run_pooled(step, values, None, None, None)
 
     def _signature(self, fetches, feed_dict, targets) -> RunSignature:
@@ -269,7 +269,7 @@ class Session:
         if run_metadata is not None:
             run_metadata.fill(stats or [], step.entry.partitions, t0, time.perf_counter() - t0,
                               built.compiled.trace if built is not None else None)
-        return outs
+        return self._variables.unalias(outs)
 
     def _step(self, feed_names, feed_types, fetch_names, target_names, partial: bool = False):
         """The step for these feed types (dtype and rank; rank None when a feed's rank is

@@ -145,12 +145,13 @@ class Workspace:
         (_owner(self, name, "_blobs") or self)._blobs[name] = value
 
     def fetch_blob(self, name) -> np.ndarray:
-        """The value of ``name``; NotFoundError if no workspace in the chain has it."""
+        """A copy of the value of ``name`` (Caffe2's FetchBlob copies: changing it in place
+        changes nothing stored); NotFoundError if no workspace in the chain has it."""
         value = self.lookup(str(name))
         if value is UNSET:
             state = "exists but was never written" if self.has_blob(name) else "does not exist"
             raise NotFoundError(f"Can't find blob {str(name)!r}: it {state} in this workspace")
-        return value
+        return value.copy() if isinstance(value, np.ndarray) else value
 
     def remove_blob(self, name) -> bool:
         """Remove a local blob; never touches the parent. True if one was removed."""

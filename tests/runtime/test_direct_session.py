@@ -197,6 +197,34 @@ def test_assign_add_keeps_a_scalar_variable_an_array(backend):
             assert float(s.run("twice")) == 2 * k
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_changing_a_fetched_value_in_place_leaves_the_variable_alone(backend):
+    """A variable's read, a view of it and an AssignAdd's output are the stored array
+    itself; TensorFlow's fetches are copies, so writing into one must not reach it."""
+    net = nj.Net("alias")
+    v = net.Variable(np.zeros(4, np.float32), "v")
+    net.Reshape(v, "v2d", shape=(2, 2))
+    net.AssignAdd([v, net.Const(np.ones(4, np.float32))], "inc")
+    with session(net, backend=backend) as s:
+        call = s.make_callable("v")
+        prog_v = nj.compile(net, "v2d", backend=backend)    # its own session: checks its path only
+        for fetch in (lambda: s.run("v"), lambda: s.run("v2d"), lambda: s.run(["inc"])[0], call,
+                      lambda: s.partial_run(s.partial_run_setup(["v"], []), ["v"])[0]):
+            out = fetch()
+            out += 100
+            np.testing.assert_array_equal(s.run("v"), (out - 100).ravel())
+        out = prog_v()
+        out += 100
+        np.testing.assert_array_equal(prog_v(), np.zeros((2, 2)))
+
+
+def test_fetch_blob_returns_a_copy():
+    ws = nj.Workspace()
+    ws.feed_blob("x", np.ones(3, np.float32))
+    ws.fetch_blob("x")[:] = 7
+    np.testing.assert_array_equal(ws.fetch_blob("x"), [1, 1, 1])
+
+
 def assign_net(container: str = "") -> nj.Net:
     """b = Variable([1, 1]); b_set = Assign(b, [5, 5]): the read is only the Assign's handle."""
     net = nj.Net("assign")

@@ -260,26 +260,12 @@ class Net:
             var_t, val_t = in_types
             if var_t is not None and val_t is not None and var_t.dtype != val_t.dtype:
                 raise self._fail(op_type, outs, f"variable {ins[0]!r} is {var_t}, value {ins[1]!r} is {val_t}")
-            for o in outs:
-                self._set_type(o, var_t)
-            return
-        if any(t is None for t in in_types):
-            for o in outs:
-                self._types.pop(o, None)
-            return
         try:
-            out_types = op.infer(*in_types)
+            infer_into(self._types, op, ins, outs)
         except InferError as exc:
             desc = ", ".join(f"{b!r} is {t}" for b, t in zip(ins, in_types))
             raise self._fail(op_type, outs, f"input {desc}: {exc}") from None
-        for o, t in zip(outs, out_types):
-            self._set_type(o, t)
 
-    def _set_type(self, blob, t):
-        if t is None:
-            self._types.pop(blob, None)
-        else:
-            self._types[blob] = t
 
     # -- frontend conveniences -------------------------------------------
     def Const(self, value: Any, blob_out: Optional[BlobLike] = None, dtype=None) -> BlobReference:
@@ -329,3 +315,39 @@ class Net:
         """
         from .ops.python_op import python_op_adder
         return python_op_adder(self, f, dtypes)
+
+
+def infer_into(types: dict, op: Optional[O.Op], ins, outs) -> None:
+    """Record in ``types`` (blob -> TensorType) the types of ``outs``, written by ``op``
+    over ``ins``: unknown (absent) when an input's is. ``op`` None is an Assign or
+    AssignAdd, whose output is the variable's. Raises InferError."""
+    in_types = [types.get(b) for b in ins]
+    if op is None:
+        out_types = [in_types[0]] * len(outs)
+    elif any(t is None for t in in_types):
+        out_types = [None] * len(outs)
+    else:
+        out_types = op.infer(*in_types)
+    for o, t in zip(outs, out_types):
+        if t is None:
+            types.pop(o, None)
+        else:
+            types[o] = t
+
+
+def static_types(ops: Sequence[OpDef]) -> dict:
+    """Blob name -> the type every writer in ``ops`` gives it before anything is fed
+    (placeholders at their declared types). Blobs of unknown type, or written with
+    different types (Caffe2 lets a net rewrite a blob), are absent."""
+    types: dict = {}
+    seen: dict = {}
+    for d in ops:
+        try:
+            infer_into(types, d.op, d.inputs, d.outputs)
+        except InferError:
+            for o in d.outputs:
+                types.pop(o, None)
+        for o in d.outputs:
+            t = types.get(o)
+            seen[o] = t if seen.get(o, t) == t else None
+    return {b: t for b, t in seen.items() if t is not None}

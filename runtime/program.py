@@ -38,8 +38,12 @@ def as_feed_value(blob: str, value, declared: Mapping[str, TensorType]) -> np.nd
 
 def compile_entry(ops: Sequence[OpDef], name: str, feed_types: Mapping[str, TensorType],
                   fetches: Sequence[str], targets: Sequence[str], config, placer: Placer,
-                  partial: bool = False) -> CompiledEntry:
-    """Build, optimise, place, partition and compile one signature (names already sorted)."""
+                  partial: bool = False, static: Mapping[str, TensorType] = ()) -> CompiledEntry:
+    """Build, optimise, place, partition and compile one signature (names already sorted).
+
+    ``static`` holds the static types of fed blobs that are not placeholders: each
+    call's feed is checked against them, as a placeholder's against its declaration.
+    """
     feeds = sorted(feed_types)
     ordered = {f: feed_types[f] for f in feeds}
     backend = get_backend(getattr(config, "backend", "reference"))
@@ -47,7 +51,9 @@ def compile_entry(ops: Sequence[OpDef], name: str, feed_types: Mapping[str, Tens
                                  by_feeds=partial)
     g = compiled.graph
     declared = {g.name_of_input(n): g.type((n, 0)) for n in g.inputs}
-    types = tuple(declared.get(f, ordered[f]) for f in feeds)
+    # a static type of unknown rank checks less than the rank this signature was compiled for
+    static = {f: t for f, t in dict(static).items() if t.shape is not None}
+    types = tuple(static.get(f) or declared.get(f, ordered[f]) for f in feeds)
     plan = build_plan(compiled, feeds, types, fetches)
     return CompiledEntry(plan, compiled, tuple(feeds), tuple(fetches))
 

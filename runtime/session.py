@@ -17,6 +17,7 @@ import time
 from typing import Any, Optional, Sequence
 
 from netjit.compiler.lowering import feed_type
+from netjit.compiler.net import static_types
 from netjit.compiler.placement import Placer, local_devices
 from netjit.config import RunOptions, SessionConfig
 from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgumentError
@@ -29,7 +30,7 @@ from .partial_run import (PartialRun, PartialRunHandle, PartialRuns, feed_types_
 from .program import as_feed_value, compile_entry, declared_placeholders, signature_types
 from .rendezvous import Rendezvous
 from .signature import RunSignature, blob_names, freeze, program_ops
-from .step import CompiledStep, deadline_of
+from .step import CompiledStep, check_feed, deadline_of
 from .variables import VariableStore
 
 _MAX_SIGNATURES = 4096
@@ -54,6 +55,7 @@ class Session:
         self.name = "session"
         self._ops: list = []
         self._placeholders: dict = {}
+        self._static: Optional[dict] = None     # blob -> static type, once a non-placeholder is fed
         self._variables = VariableStore()
         self._cache = ExecutorCache()
         self._executor = Executor(self.config.inter_op_threads, len(self._devices))
@@ -108,6 +110,7 @@ class Session:
                 self.name = name
             self._ops = self._ops + ops
             self._placeholders = declared_placeholders(self._ops)
+            self._static = None
 
     def reset(self, containers: Optional[Sequence[str]] = None) -> None:
         """Clear variables; they must be re-assigned before use.
@@ -250,13 +253,25 @@ class Session:
         if len(values) != len(sig.feed_names):
             raise InvalidArgumentError(f"expected {len(sig.feed_names)} feed values {sig.feed_names}, "
                                        f"got {len(values)}")
-        arrays = [as_feed_value(n, v, self._placeholders) for n, v in zip(sig.feed_names, values)]
+        declared = self._placeholders
+        if any(n not in declared for n in sig.feed_names):     # TensorFlow checks any fed tensor
+            declared = {**self._blob_types(), **declared}
+        arrays = [as_feed_value(n, v, declared) for n, v in zip(sig.feed_names, values)]
+        for n, a in zip(sig.feed_names, arrays):
+            if n not in self._placeholders and n in declared:
+                check_feed(n, declared[n], a)
         types = signature_types(sig.feed_names, arrays)
         step, built = self._step(sig.feed_names, [types[n] for n in sig.feed_names], sig.fetch_names,
                                  sig.target_names)
         step.check(arrays)
         sig.step = step
         return arrays, step, built
+
+    def _blob_types(self) -> dict:
+        """Static types of the graph's blobs (computed the first time a non-placeholder is fed)."""
+        if self._static is None:
+            self._static = static_types(self._ops)
+        return self._static
 
     def _run_pooled(self, step: CompiledStep, values, options, run_metadata, built) -> list:
         timeout = self._timeout
@@ -283,9 +298,11 @@ class Session:
                     tuple(sorted(target_names)), tuple(types_key[i] for i in order), partial)
 
         def build():
+            static = {f: self._blob_types()[f] for f in feed_names
+                      if f not in self._placeholders and f in self._blob_types()}
             return compile_entry(self._ops, self.name, dict(zip(feed_names, feed_types)),
                                  sorted(fetch_names), sorted(set(target_names)), self.config,
-                                 self._placer, partial)
+                                 self._placer, partial, static)
 
         return self._cache.get(fast, slow, build, lambda e: CompiledStep(e, feed_names, fetch_names))
 

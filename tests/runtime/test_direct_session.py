@@ -225,6 +225,28 @@ def test_fetch_blob_returns_a_copy():
     np.testing.assert_array_equal(ws.fetch_blob("x"), [1, 1, 1])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_fed_intermediate_or_constant_blob_is_checked_against_its_static_type(backend):
+    """TensorFlow checks every fed tensor against its static shape, not only placeholders."""
+    net = nj.Net("feed_inner")
+    x = net.Placeholder("x", np.float32, (None, 3))
+    y = net.MatMul([x, net.Const(np.ones((3, 2), np.float32), "w")], "y")     # f32[?,2]
+    net.Relu(y, "z")
+    with session(net, backend=backend) as s:
+        np.testing.assert_array_equal(s.run("z", {"y": -np.ones((4, 2), np.float32)}), np.zeros((4, 2)))
+        np.testing.assert_array_equal(s.run("z", {"y": [[1, -2]]}), [[1, 0]])      # a list takes f32
+        with pytest.raises(InvalidArgumentError, match=r"shape \(2, 3\) for blob 'y', which has shape f32\[\?,2\]"):
+            s.run("z", {"y": np.ones((2, 3), np.float32)})          # same dtype and rank as the last call
+        with pytest.raises(InvalidArgumentError, match="dtype int64 for blob 'y'"):
+            s.run("z", {"y": np.ones((2, 2), np.int64)})
+        with pytest.raises(InvalidArgumentError, match=r"shape \(3, 5\) for blob 'w'"):
+            s.run("z", {"x": np.ones((1, 3), np.float32), "w": np.ones((3, 5), np.float32)})
+        call = s.make_callable("z", ["y"])
+        np.testing.assert_array_equal(call(np.ones((1, 2), np.float32)), np.ones((1, 2)))
+        with pytest.raises(InvalidArgumentError, match="for blob 'y'"):
+            call(np.ones((1, 3), np.float32))
+
+
 def assign_net(container: str = "") -> nj.Net:
     """b = Variable([1, 1]); b_set = Assign(b, [5, 5]): the read is only the Assign's handle."""
     net = nj.Net("assign")
@@ -301,17 +323,17 @@ def test_run_without_graph_and_lookup_errors():
             s.run([])
 
 
-def test_executor_cache_keys_on_sorted_signature_dtype_and_rank():
+def test_executor_cache_keys_on_sorted_signature_and_rank():
     net = nj.Net("keys")
     x = net.Placeholder("x", np.float32, (None,))
-    h = net.Tanh(x, "h")
-    net.Mul([h, h], "y")
+    h = net.Python(lambda inputs, outputs: outputs.__setitem__(0, np.tanh(inputs[0])))([x], "h")
+    net.Mul([h, h], "y")          # h is f32 of unknown rank (a Python op's output): any rank feeds it
     net.Neg(x, "nx")
     with nj.Session(net) as s:
         s.run(["y", "nx"], {x: np.ones(2, np.float32)})
         s.run(["nx", "y"], {x: np.ones(2, np.float32)})       # permutation: slow-path hit
         assert s.executor_cache_size() == 1
-        for value in (np.float32(2.0), np.array([2.0], np.float64), np.array([[2.0]], np.float64)):
+        for value in (np.float32(2.0), np.array([2.0], np.float32), np.array([[2.0]], np.float32)):
             np.testing.assert_allclose(s.run("y", {h: value}), value * value)
             assert s.run("y", {h: value}).dtype == value.dtype
         assert s.executor_cache_size() == 4

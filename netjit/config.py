@@ -46,3 +46,15 @@ class RunOptions:
 
     timeout_s: Optional[float] = None
     trace_level: int = 0
+
+    def __post_init__(self):
+        from numbers import Real
+        bad = None
+        if self.timeout_s is not None and (not isinstance(self.timeout_s, Real) or isinstance(self.timeout_s, bool)
+                                           or not self.timeout_s >= 0):
+            bad = f"timeout_s must be None or a number of seconds >= 0, got {self.timeout_s!r}"
+        elif not isinstance(self.trace_level, int) or isinstance(self.trace_level, bool):
+            bad = f"trace_level must be an int (RunOptions.NO_TRACE or FULL_TRACE), got {self.trace_level!r}"
+        if bad:
+            from netjit.errors import InvalidArgumentError   # a leaf too
+            raise InvalidArgumentError(f"RunOptions: {bad}")

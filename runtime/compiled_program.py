@@ -19,7 +19,7 @@ class Program:
     def __init__(self, net: Net, fetches: Any, feeds: Sequence = (), **options):
         self.net = net
         self.feeds = [str(f) for f in ([feeds] if isinstance(feeds, str) else feeds)]
-        self.session = Session(net, SessionConfig(**options))
+        self.session = Session(net, _config(options))
         call = self.session.callable_for(fetches, self.feeds, by_name=self._by_name)
         # The call itself is the (generated) callable: no extra Python frame per call.
         self.__class__ = type("Program", (Program,), {"__call__": staticmethod(call), "__slots__": ()})
@@ -47,3 +47,12 @@ class Program:
 def compile(net: Net, fetches: Any, feeds: Sequence = (), **options) -> Program:
     """Compile ``net`` for ``fetches`` given ``feeds``; returns a callable Program."""
     return Program(net, fetches, feeds, **options)
+
+
+def _config(options: dict) -> SessionConfig:
+    unknown = sorted(set(options) - set(SessionConfig.__dataclass_fields__))
+    if unknown:
+        from netjit.errors import InvalidArgumentError
+        raise InvalidArgumentError(f"nj.compile: unknown options {unknown}; the options are SessionConfig's: "
+                                   f"{sorted(SessionConfig.__dataclass_fields__)}")
+    return SessionConfig(**options)

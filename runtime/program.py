@@ -32,7 +32,7 @@ def as_feed_value(blob: str, value, declared: Mapping[str, TensorType]) -> np.nd
             return np.asarray(value, dtype=t.dtype)
         arr = np.asarray(value)
         return arr.astype(np.float32) if arr.dtype == np.float64 and not isinstance(value, np.generic) else arr
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgumentError(f"cannot feed {blob!r}: {exc}") from None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from netjit.compiler.lowering import feed_type
 from netjit.compiler.net import static_types
@@ -31,6 +31,7 @@ from .program import as_feed_value, compile_entry, declared_placeholders, signat
 from .rendezvous import Rendezvous
 from .signature import RunSignature, blob_names, freeze, program_ops
 from .step import CompiledStep, check_feed, deadline_of
+from .stats import RunMetadata
 from .variables import VariableStore
 
 _MAX_SIGNATURES = 4096
@@ -230,6 +231,8 @@ class Session:
 
     def _signature(self, fetches, feed_dict, targets) -> RunSignature:
         """The parsed signature, cached under the raw key when hashable, else a frozen one."""
+        if feed_dict is not None and not isinstance(feed_dict, Mapping):
+            raise InvalidArgumentError(f"feed_dict must be a dict of blob -> value, got {type(feed_dict).__name__}")
         feeds = tuple(feed_dict) if feed_dict else ()
         try:
             key = (fetches, feeds, targets)
@@ -274,6 +277,10 @@ class Session:
         return self._static
 
     def _run_pooled(self, step: CompiledStep, values, options, run_metadata, built) -> list:
+        if options is not None and not isinstance(options, RunOptions):
+            raise InvalidArgumentError(f"options must be an nj.RunOptions, got {type(options).__name__}")
+        if run_metadata is not None and not isinstance(run_metadata, RunMetadata):
+            raise InvalidArgumentError(f"run_metadata must be an nj.RunMetadata, got {type(run_metadata).__name__}")
         timeout = self._timeout
         if options is not None and options.timeout_s is not None:
             timeout = options.timeout_s

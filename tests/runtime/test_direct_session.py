@@ -501,3 +501,26 @@ def test_effect_only_segment_runs_before_the_device_waiting_on_it():
     with session(net) as s:
         s.run("read", {x: np.zeros(1, np.float32)})
     assert seen == ["first", "second"]
+
+
+def test_bad_arguments_get_netjit_errors_and_leave_the_session_usable():
+    net = nj.Net("bad_args")
+    x = net.Placeholder("x", np.float32, (None,))
+    i = net.Placeholder("i", np.int32, (None,))
+    net.Neg(x, "y")
+    net.Neg(i, "j")
+    with nj.Session(net) as s:
+        ones = np.ones(2, np.float32)
+        cases = [
+            (lambda: s.run("y", [("x", ones)]), "feed_dict must be a dict"),
+            (lambda: s.run("y", {"x": ones}, options={"timeout_s": 1}), "options must be an nj.RunOptions"),
+            (lambda: s.run("y", {"x": ones}, run_metadata=object()), "run_metadata must be an nj.RunMetadata"),
+            (lambda: s.run("j", {"i": [2 ** 40]}), "cannot feed 'i'.*out of bounds for int32"),
+            (lambda: nj.RunOptions(timeout_s="1"), "timeout_s must be None or a number"),
+            (lambda: nj.RunOptions(trace_level=1.5), "trace_level must be an int"),
+            (lambda: nj.compile(net, "y", feeds=["x"], bogus=1), r"unknown options \['bogus'\]"),
+        ]
+        for call, message in cases:
+            with pytest.raises(InvalidArgumentError, match=message):
+                call()
+        np.testing.assert_array_equal(s.run("y", {"x": ones}), -ones)

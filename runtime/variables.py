@@ -26,23 +26,37 @@ class VariableStore:
 
     def read(self, key: tuple, initial: np.ndarray) -> np.ndarray:
         with self._lock:
-            value = self._values.get(key)
-            if value is None:
-                if key in self._cleared:
-                    raise FailedPreconditionError(
-                        f"Attempting to use uninitialized value {key[1]!r}"
-                        f"{' in container ' + repr(key[0]) if key[0] else ''} (it was reset)")
-                value = self._values[key] = np.array(initial, copy=True)
-                self._own(value)
-            return value
+            return self._current(key, initial)
 
     def write(self, key: tuple, value: np.ndarray) -> None:
         with self._lock:
-            old = self._values.get(key)
-            self._values[key] = value
-            self._cleared.discard(key)
-            self._disown(old)
+            self._store(key, value)
+
+    def update(self, key: tuple, initial: np.ndarray, fn) -> np.ndarray:
+        """Store and return ``fn(current value)``, atomic with respect to every other
+        update and write (AssignAdd from many threads loses no increment)."""
+        with self._lock:
+            new = fn(self._current(key, initial))
+            self._store(key, new)
+            return new
+
+    def _current(self, key: tuple, initial: np.ndarray) -> np.ndarray:
+        value = self._values.get(key)
+        if value is None:
+            if key in self._cleared:
+                raise FailedPreconditionError(
+                    f"Attempting to use uninitialized value {key[1]!r}"
+                    f"{' in container ' + repr(key[0]) if key[0] else ''} (it was reset)")
+            value = self._values[key] = np.array(initial, copy=True)
             self._own(value)
+        return value
+
+    def _store(self, key: tuple, value: np.ndarray) -> None:
+        old = self._values.get(key)
+        self._values[key] = value
+        self._cleared.discard(key)
+        self._disown(old)
+        self._own(value)
 
     def unalias(self, outs: list) -> list:
         """``outs``, with a copy in place of every array whose memory is a stored

@@ -72,6 +72,14 @@ class WorkspaceVariables:
     def write(self, key: tuple, value: np.ndarray) -> None:
         (_owner(self, key, "values") or self).values[key] = value
 
+    def update(self, key: tuple, initial: np.ndarray, fn) -> np.ndarray:
+        """Store and return ``fn(current value)`` atomically (see ``VariableStore.update``)."""
+        owner = _owner(self, key, "values") or self
+        with owner._lock:
+            current = owner.values.get(key)
+            new = owner.values[key] = fn(np.array(initial, copy=True) if current is None else current)
+            return new
+
 
 class Workspace:
     """Named blobs with an optional parent (Caffe2's ``Workspace``).

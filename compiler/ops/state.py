@@ -23,6 +23,8 @@ class StateStore(Protocol):
 
     def write(self, key: tuple, value: np.ndarray) -> None: ...
 
+    # optional: ``update(key, initial, fn)`` stores ``fn(current)`` atomically (AssignAdd uses it)
+
 
 class StatefulOp(Op):
     kind: ClassVar[OpKind] = OpKind.STATEFUL
@@ -106,8 +108,13 @@ class AssignAdd(_Update):
 
     def reference_stateful(self, state, delta):
         init = self.initial.array if self.initial is not None else np.zeros(self.var_type.shape, self.var_type.dtype)
-        # np.asarray: on 0-d operands ``+`` gives a NumPy scalar, which compiled readers reject
-        new = np.asarray(state.read(self.key, init) + delta).astype(self.var_type.dtype)
+        def add(current):
+            # np.asarray: on 0-d operands ``+`` gives a NumPy scalar, which compiled readers reject
+            return np.asarray(current + delta).astype(self.var_type.dtype)
+        update = getattr(state, "update", None)
+        if update is not None:      # the session's stores: concurrent runs lose no increment
+            return (update(self.key, init, add),)
+        new = add(state.read(self.key, init))
         state.write(self.key, new)
         return (new,)
 

@@ -524,3 +524,25 @@ def test_bad_arguments_get_netjit_errors_and_leave_the_session_usable():
             with pytest.raises(InvalidArgumentError, match=message):
                 call()
         np.testing.assert_array_equal(s.run("y", {"x": ones}), -ones)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_assign_add_from_many_threads_loses_no_increment(backend):
+    import sys
+    import threading
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)      # threads switch between an update's read and its write
+    try:
+        net = nj.Net("counter")
+        v = net.Variable(np.zeros(2, np.int64), "v")
+        net.AssignAdd([v, net.Const(np.ones(2, np.int64))], "inc")
+        with session(net, backend=backend) as s:
+            s.run("inc")
+            threads = [threading.Thread(target=lambda: [s.run("inc") for _ in range(300)]) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            np.testing.assert_array_equal(s.run("v"), [2401, 2401])
+    finally:
+        sys.setswitchinterval(interval)

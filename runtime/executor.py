@@ -7,7 +7,7 @@ the GIL, so segments of different devices really overlap.
 
 After an error (or a cancellation, or the deadline) no further segment starts;
 segments already running finish in the background and their results are
-dropped.
+dropped, and their variable updates are refused (``run_state``).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from typing import Optional
 from netjit.errors import CancelledError, FailedPreconditionError
 
 from .rendezvous import Rendezvous
+from .run_state import RunState
 from .stats import SegmentStat, output_bytes
 
 
@@ -70,6 +71,7 @@ class Executor:
     def _run(self, rdv: Rendezvous, state, i: int, caller: bool = False) -> None:
         """Run segment ``i``, then one segment it made ready (never a blocking one on the caller)."""
         plan = rdv.plan
+        state = RunState(state, rdv) if state is not None else None
         while i is not None:
             if rdv.error is not None:
                 return

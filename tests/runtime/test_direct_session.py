@@ -546,3 +546,23 @@ def test_assign_add_from_many_threads_loses_no_increment(backend):
             np.testing.assert_array_equal(s.run("v"), [2401, 2401])
     finally:
         sys.setswitchinterval(interval)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_timed_out_run_applies_no_variable_update_afterwards(backend):
+    """TensorFlow cancels a step at its deadline; the segment still running here went on
+    and applied its AssignAdd after the caller had seen DeadlineExceededError."""
+    import threading
+    import time
+    release = threading.Event()
+    net = nj.Net("late_update")
+    x = net.Placeholder("x", np.float32, (2,))
+    slow = net.Python(lambda inputs, outputs: (release.wait(5), outputs.__setitem__(0, inputs[0])))([x], "slow")
+    net.AssignAdd([net.Variable(np.zeros(2, np.float32), "v"), slow], "inc")
+    with session(net, backend=backend) as s:
+        with pytest.raises(DeadlineExceededError):
+            s.run("inc", {"x": np.ones(2, np.float32)}, options=nj.RunOptions(timeout_s=0.2))
+        release.set()
+        time.sleep(0.5)                                  # the abandoned segment has finished by now
+        np.testing.assert_array_equal(s.run("v"), [0, 0])
+        np.testing.assert_array_equal(s.run("inc", {"x": np.ones(2, np.float32)}), [1, 1])

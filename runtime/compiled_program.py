@@ -29,10 +29,13 @@ class Program:
         return self._call(*values, **named)
 
     def _by_name(self, values: tuple, named: dict):
+        from netjit.errors import InvalidArgumentError, NotFoundError
+        twice = sorted(f for f in self.feeds[:len(values)] if f in named)
+        if twice:
+            raise InvalidArgumentError(f"feeds {twice} given both by position and by name")
         named = dict(named)
         values = values + tuple(named.pop(f) for f in self.feeds[len(values):] if f in named)
         if named:
-            from netjit.errors import NotFoundError
             raise NotFoundError(f"unknown feeds {sorted(named)}; this program takes {self.feeds}")
         return self._call(*values)
 

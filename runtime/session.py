@@ -18,9 +18,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 from netjit.compiler.lowering import feed_type
 from netjit.compiler.net import static_types
+from netjit.compiler.pipeline import known_blobs
 from netjit.compiler.placement import Placer, local_devices
 from netjit.config import RunOptions, SessionConfig
-from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgumentError
+from netjit.errors import CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 from .executor import Executor
 from .executor_cache import ExecutorCache
@@ -194,6 +195,12 @@ class Session:
         (``nj.Program`` uses it to accept feeds by name)."""
         self._check_open()
         sig = RunSignature(fetches, blob_names(feeds))
+        if self._ops:        # unknown names fail here, as TensorFlow's make_callable does, not at the call
+            known = known_blobs(self._ops)
+            for what, names in (("feed", sig.feed_names), ("fetch", sig.fetch_names)):
+                for name in names:
+                    if name not in known:
+                        raise NotFoundError(f"cannot {what} {name!r}: no blob of that name in net {self.name!r}")
         rebuild, state, session = sig.rebuild, self._variables, self
         single = isinstance(fetches, str)
 

@@ -566,3 +566,19 @@ def test_a_timed_out_run_applies_no_variable_update_afterwards(backend):
         time.sleep(0.5)                                  # the abandoned segment has finished by now
         np.testing.assert_array_equal(s.run("v"), [0, 0])
         np.testing.assert_array_equal(s.run("inc", {"x": np.ones(2, np.float32)}), [1, 1])
+
+
+def test_make_callable_and_compile_refuse_unknown_names_when_made():
+    net = nj.Net("names")
+    x = net.Placeholder("x", np.float32, (None,))
+    net.Neg(x, "y")
+    with nj.Session(net) as s:
+        with pytest.raises(NotFoundError, match="cannot feed 'q'"):
+            s.make_callable("y", ["q"])
+        with pytest.raises(NotFoundError, match="cannot fetch 'nope'"):
+            s.make_callable("nope", ["x"])
+    with pytest.raises(NotFoundError, match="cannot feed 'q'"):
+        nj.compile(net, "y", feeds=["q"])
+    prog = nj.compile(net, "y", feeds=["x"])
+    with pytest.raises(InvalidArgumentError, match=r"feeds \['x'\] given both by position and by name"):
+        prog(np.ones(2, np.float32), x=np.ones(2, np.float32))

@@ -9,6 +9,8 @@ rank of each input; dims are dynamic, so a change of shape does not
 recompile). Everything else is precomputed, so the hot path only gathers the
 inputs, calls the executable and scatters the outputs. Outputs are written
 after the whole net succeeded, so a failing net leaves no half-written blobs.
+Variables are state, not blobs: an update made by an op that ran before the
+failing one stays, as in a TensorFlow step that fails part-way.
 """
 from __future__ import annotations
 

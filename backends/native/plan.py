@@ -44,7 +44,7 @@ def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[L
     if None not in dims and int(np.prod(dims)) < min_size:
         return None, {}, f"static outputs of fewer than {min_size} elements"
     args, consts, inner = [], {}, {}
-    deps: dict = {}                 # node -> indices of the full args its value depends on
+    deps: dict = {}                 # value -> indices of the full args it depends on
     for n in graph.nodes():
         op = graph.op(n)
         types = graph.types(n)
@@ -55,13 +55,18 @@ def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[L
             reason = _source(graph, n, op, types[0], rank, dims, args, consts)
             if reason:
                 return None, {}, reason
-            deps[n] = frozenset([n_args]) if len(args) > n_args and not args[-1].uniform else frozenset()
+            deps[(n, 0)] = frozenset([n_args]) if len(args) > n_args and not args[-1].uniform else frozenset()
         elif op.kind is OpKind.ELEMENTWISE or isinstance(op, FusedElementwise):
+            in_deps = [deps[v] for v in graph.inputs_of(n)]
             if isinstance(op, FusedElementwise):
                 inner[n] = program_dtypes(op, [graph.type(v).dtype for v in graph.inputs_of(n)])
                 if any(d not in DTYPES for d in inner[n]):
                     return None, {}, "a fused program with a value of dtype outside float32, float64, bool"
-            deps[n] = frozenset().union(*(deps[u] for u, _ in graph.inputs_of(n)))
+                # per output: a fused node's outputs may read different inputs
+                for port, d in enumerate(_program_deps(op, in_deps)):
+                    deps[(n, port)] = d
+            else:
+                deps[(n, 0)] = frozenset().union(*in_deps)
         else:
             return None, {}, f"{op.name} is not elementwise"
     full = frozenset(i for i, a in enumerate(args) if not a.uniform)
@@ -72,11 +77,19 @@ def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[L
     # with dynamic shapes, an output that misses a full arg could have a shape of
     # its own (Tanh(x) beside Exp(y)); with static ones, all have the outputs' shape
     static = None not in dims and all(_static_shape(graph, args[i]) == tuple(dims) for i in full)
-    if not static and any(deps[v[0]] != full for v in graph.outputs):
+    if not static and any(deps[v] != full for v in graph.outputs):
         return None, {}, "an output that does not depend on every full input, with dynamic shapes"
     values = [t.dtype for n in graph.nodes() for t in graph.types(n)] + [d for ds in inner.values() for d in ds]
     lanes = vector_bytes // (8 if F32 not in values else F32.itemsize)
     return Layout(args, [graph.type(v).dtype for v in graph.outputs], lanes, inner), consts, ""
+
+
+def _program_deps(op: FusedElementwise, in_deps: list) -> list:
+    """The full args each output of a fused node depends on, through its program."""
+    vals = list(in_deps)
+    for _, refs in op.program:
+        vals.append(frozenset().union(*(vals[r] for r in refs)))
+    return [vals[r] for r in op.outputs]
 
 
 def _static_shape(graph, arg) -> Optional[tuple]:

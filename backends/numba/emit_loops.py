@@ -95,9 +95,7 @@ class GroupEmitter:
             cs = self.contributors(k)
             w.line(f"{d} = {self.ext[cs[0][0]]}.shape[{cs[0][1]}]" if cs else f"{d} = 1")
             checks += [f"{self.ext[i]}.shape[{a}] == {d}" for i, a in cs[1:]]
-        for o in self.g.outputs:
-            for k in range(self.out_rank(o)):
-                w.line(f"{self.p}o{o.instr}s{k} = {self.dims[k]}")
+        self.emit_static_out_shapes()
         for var in self.widths.values():
             w.line(f"{var} = {self.dims[-1]}")
         if not checks:
@@ -118,6 +116,18 @@ class GroupEmitter:
                                          for a in range(e.rank)])
                     w.line(f"if {self.ext[i]}.shape != {shp}:")
                     w.line(f"    {self.ext[i]} = expand({self.ext[i]}, {shp})")
+
+    def emit_static_out_shapes(self) -> None:
+        """Each output's dims while the inputs agree: the domain's, except 1 where none
+        of the inputs it reads spans the dim (y = Tanh(a) beside z = a + b, a (1, 3)
+        and b (5, 3): y is (1, 3), computed over the domain and cut at the end)."""
+        last = self.g.rank - 1
+        for o in self.g.outputs:
+            deps, row_deps = self.deps(o.instr), self.deps(o.instr, last_axis=True)
+            for k in range(self.out_rank(o)):
+                mine = row_deps if k == last else deps
+                spans = any(i in mine for i, _ in self.contributors(k))
+                self.w.line(f"{self.p}o{o.instr}s{k} = {self.dims[k] if spans else 1}")
 
     def emit_true_shapes(self) -> None:
         """Each output's own dims: the broadcast of the inputs it depends on."""

@@ -251,8 +251,11 @@ class _Generator:
         args = self.kernel_args(items, pos)
         results = [v for n in st.nodes for v in ((n, k) for k in range(len(g.types(n))))
                    if self.needed_after(v, pos)]
+        # a pool holds domain-shaped buffers: an output of lower rank (cut from its
+        # domain-shaped buffer at the end) has none, or the buffer's type would not unify
         pooled = [o.value for it in items if isinstance(it, LoopGroup) for o in it.outputs
-                  if o.kind == "full" and o.value in set(map(tuple, g.outputs))]
+                  if o.kind == "full" and o.value in set(map(tuple, g.outputs))
+                  and g.type(o.value).rank == it.rank]
         name = f"kernel{pos}"
         self.kernels.append(name)
         self.arg_types.append([(np.dtype(g.type(v).dtype), g.type(v).rank, is_free(g, v[0])) for v in args])

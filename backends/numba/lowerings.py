@@ -92,7 +92,9 @@ def _(op: MatMul, w, ins, outs, in_types, out_types):
 
 
 def _batched(w, a, b, ra, rb, out, t) -> None:
-    """Batch dims broadcast; one 2-D product per batch entry."""
+    """Batch dims broadcast; one 2-D product per batch entry. A rank-1 operand is a
+    matrix of one row (a) or one column (b) whose axis is dropped again, as NumPy does."""
+    drop_m = ra == 1
     if ra == 1:
         a, ra = f"{a}.reshape((1, {a}.shape[0]))", 2
     if rb == 1:
@@ -115,8 +117,8 @@ def _batched(w, a, b, ra, rb, out, t) -> None:
     w.line(f"_o3 = np.empty((_nb, _a3.shape[1], _b3.shape[2]), {_dt(t)})")
     w.line("for _k in range(_nb):")
     w.line(f"    _o3[_k] = {_product(t.dtype, '_a3[_k]', False, '_b3[_k]', False)}")
-    tail = "(_a3.shape[1],)" if drop_n else "(_a3.shape[1], _b3.shape[2])"
-    w.line(f"{out} = _o3.reshape(_bs + {tail})")
+    tail = ([] if drop_m else ["_a3.shape[1]"]) + ([] if drop_n else ["_b3.shape[2]"])
+    w.line(f"{out} = _o3.reshape(_bs + {_tup(tail)})")
 
 
 @lower_stmt.register

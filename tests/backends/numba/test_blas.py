@@ -66,3 +66,20 @@ def test_a_promoted_operand_keeps_its_own_dtype_elsewhere():
     for a, b in zip(got, want):
         assert a.dtype == b.dtype
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shapes", [((4,), (2, 4, 5)), ((3, 2, 4), (4,)), ((4,), (3, 2, 4, 5))])
+def test_a_vector_times_a_batch_drops_the_vectors_axis(shapes):
+    """NumPy: a rank-1 operand's axis is dropped from the product; numba kept a size-1 axis."""
+    import netjit as nj
+    net = nj.Net("vec_batch")
+    a = net.Placeholder("a", np.float32, shapes[0])
+    b = net.Placeholder("b", np.float32, shapes[1])
+    y = net.MatMul([a, b], "y")
+    expect_shape = np.matmul(np.ones(shapes[0]), np.ones(shapes[1])).shape
+    net.Add([y, net.Const(np.ones(expect_shape, np.float32))], "z")
+    rng = np.random.default_rng(1)
+    av, bv = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    y_got, z_got = nj.compile(net, ["y", "z"], ["a", "b"], backend="numba", tiered=False)(av, bv)
+    np.testing.assert_allclose(y_got, np.matmul(av, bv), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(z_got, np.matmul(av, bv) + 1, rtol=1e-5, atol=1e-5)

@@ -217,3 +217,46 @@ def test_a_fused_node_with_a_scalar_and_a_vector_output(numba_backend):
     assert any(g.op(n).name == "FusedElementwise" and len(g.types(n)) == 2 for n in g.nodes())
     assert_same_results(g, [np.array(0.25, np.float32), _feeds((5,))[0]],
                         numba_backend.compile(g))
+
+
+def _both(net, fetches, feeds, values):
+    ref = nj.compile(net, fetches, feeds, backend="reference")(*values)
+    got = nj.compile(net, fetches, feeds, backend="numba", tiered=False)(*values)
+    for r, g in zip(ref, got):
+        assert g.shape == r.shape and g.dtype == r.dtype
+        np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape_a,shape_b,rows", [((1, 3), (5, 3), 5), ((None, 3), (None, 3), 5),
+                                                  ((None, 3), (None, 3), 2000)])
+def test_a_fetched_value_narrower_than_its_group_keeps_its_own_shape(shape_a, shape_b, rows):
+    """y = Tanh(a) fused with z = b + y: y is (1, 3) though the loop runs over (rows, 3).
+    numba returned y at the group's shape, statically and when a dynamic dim was 1;
+    the native generator took the fused node's outputs to read every input."""
+    net = nj.Net("narrow_out")
+    a, b = net.Placeholder("a", np.float32, shape_a), net.Placeholder("b", np.float32, shape_b)
+    net.Add([b, net.Tanh(a, "y")], "z")
+    if shape_b[0] is not None:
+        rows = shape_b[0]
+    _both(net, ["y", "z"], ["a", "b"], [np.full((1, 3), 0.5, np.float32), np.ones((rows, 3), np.float32)])
+
+
+def test_column_statistics_fetched_beside_their_use_keep_their_shape():
+    net = nj.Net("colscale")
+    x = net.Placeholder("x", np.float32, (4, 3))
+    s = net.Mul([net.ReduceMean(x, axes=(0,), keepdims=True), net.Const(np.float32(2.0))], "s")
+    net.Sub([x, s], "centered")
+    _both(net, ["s", "centered"], ["x"], [np.arange(12, dtype=np.float32).reshape(4, 3)])
+
+
+@pytest.mark.parametrize("rows", [4, 20000])
+def test_an_output_of_lower_rank_than_its_group_in_the_parallel_kernel(rows):
+    """v2 (1, 5) beside v3 (rows, 1, 5): its pooled buffer had the output's rank, not
+    the domain's, and the prange variant failed to type (a bare numba TypingError)."""
+    net = nj.Net("lower_rank")
+    x0 = net.Placeholder("x0", np.float32, (None, 1, 5))
+    x1 = net.Placeholder("x1", np.float32, (1, None))
+    net.Sub([x0, net.Div([x1, x1], "v2")], "v3")
+    rng = np.random.default_rng(0)
+    _both(net, ["v2", "v3"], ["x0", "x1"], [rng.standard_normal((rows, 1, 5)).astype(np.float32),
+                                            rng.standard_normal((1, 5)).astype(np.float32) + 3])

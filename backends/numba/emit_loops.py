@@ -15,6 +15,7 @@ import numpy as np
 from netjit.compiler.ops import Reduce
 
 from .groups import LoopGroup
+from .lowerings import SUM_BLOCK
 from .scalar import ctor, scalar_expr
 from .writer import Writer
 
@@ -400,11 +401,36 @@ class GroupEmitter:
             if ins.level == "row" and not ins.reduce and ins.phase <= p:
                 self.emit_instr(k)
 
+    def blocked_sums(self, reds: list, kw: str, bound) -> list:
+        """The float32 sums among ``reds`` that add up blocks (see ``SUM_BLOCK``): over a
+        serial row loop whose length is not known to fit in one block."""
+        last = self.g.shape[-1] if self.g.shape else None
+        if kw != "range" or (bound is None and last is not None and last <= SUM_BLOCK):
+            return []
+        return [k for k in reds if self.g.instrs[k].op.name in ("ReduceSum", "ReduceMean")
+                and np.dtype(self.g.instrs[k].dtype) == np.float32]
+
     def emit_inner(self, p: int, reds: list, full_outs: list, depth: int, bound: str = None,
                    extra=None) -> None:
-        w, g = self.w, self.g
-        kw = self.loop_kw(0) if g.rank == 1 else "range"
-        w.line(f"for j in {kw}({bound or self.dims[-1]}):")
+        w = self.w
+        kw = self.loop_kw(0) if self.g.rank == 1 else "range"
+        n = bound or self.dims[-1]
+        blocked = self.blocked_sums(reds, kw, bound)
+        if not blocked:
+            w.line(f"for j in {kw}({n}):")
+            self.emit_inner_body(p, reds, full_outs, blocked, extra)
+            return
+        w.line(f"for jb in range(0, {n}, {SUM_BLOCK}):")
+        with w.indent():
+            for k in blocked:
+                w.line(f"{self.p}b{k} = {self.init(k)}")
+            w.line(f"for j in range(jb, min(jb + {SUM_BLOCK}, {n})):")
+            self.emit_inner_body(p, reds, full_outs, blocked, extra)
+            for k in blocked:
+                w.line(f"{self.p}a{k} += {self.p}b{k}")
+
+    def emit_inner_body(self, p: int, reds: list, full_outs: list, blocked: list, extra) -> None:
+        w = self.w
         with w.indent():
             roots = self.operands(reds)
             roots += [o.instr for o in full_outs]
@@ -422,7 +448,7 @@ class GroupEmitter:
                 w.line(f"{self.names[o.value]}[{', '.join(self.ivars)}] = {self.p}t{e}")
             self.done = saved
             for k in reds:
-                w.line(self.update(k))
+                w.line(self.update(k, f"{self.p}b{k}" if k in blocked else None))
             for o in full_outs:
                 w.line(f"{self.names[o.value]}[{', '.join(self.ivars)}] = {self.p}t{o.instr}")
             if extra is not None:
@@ -459,9 +485,10 @@ class GroupEmitter:
             return self.ctx.const(info.min if sign < 0 else info.max, dt)
         return self.ctx.const(0, dt)
 
-    def update(self, k: int) -> str:
+    def update(self, k: int, acc: str = None) -> str:
+        """Reduction ``k``'s accumulation of this element (into ``acc``, default its accumulator)."""
         ins = self.g.instrs[k]
-        acc, v = f"{self.p}a{k}", f"{ctor(ins.dtype)}({self.arg(ins.args[0])})"
+        acc, v = acc or f"{self.p}a{k}", f"{ctor(ins.dtype)}({self.arg(ins.args[0])})"
         if ins.op.name in ("ReduceMax", "ReduceMin"):
             if np.dtype(ins.dtype).kind == "f":
                 # NaN-propagating LLVM intrinsics: NumPy's semantics, and they vectorise

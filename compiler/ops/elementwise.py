@@ -303,10 +303,13 @@ class _Extremum(Elementwise):
         return expr
 
     def reference(self, *inputs):
-        out = inputs[0]
+        # every operand in the result dtype first: Sum([i32 max, i32 1, i64 0]) is 2**31, not
+        # an int32 overflow of its first two operands (and the code generators agree)
+        dt = self.result_dtype(*inputs)
+        out = np.asarray(inputs[0]).astype(dt, copy=False)
         for x in inputs[1:]:
-            out = type(self).numpy_fn(out, x)
-        return (np.asarray(out).astype(self.result_dtype(*inputs), copy=False),)
+            out = type(self).numpy_fn(out, np.asarray(x).astype(dt, copy=False))
+        return (np.asarray(out).astype(dt, copy=False),)
 
 
 @register_op

@@ -215,3 +215,21 @@ def test_elementwise_reference_dtype_memo_keeps_errors_and_attributes_apart():
     assert O.Add().reference(i32, f32)[0].dtype == np.float64
     assert O.Sub().result_dtype(f32, f32) == np.float32
     assert O.LT().reference(f32, f32)[0].dtype == np.bool_
+
+
+def test_nary_sum_computes_in_its_result_dtype_on_both_backends():
+    """Sum([i32 max, i32 1, i64 0]) is 2**31: the reference used to add the int32 operands
+    first (overflowing) while the numba backend converted every operand first."""
+    import netjit as nj
+    net = nj.Net("nary")
+    a, b = net.Placeholder("a", np.int32, (2,)), net.Placeholder("b", np.int32, (2,))
+    c = net.Placeholder("c", np.int64, (2,))
+    net.Sum([a, b, c], "s")
+    f, g = net.Placeholder("f", np.float32, (2,)), net.Placeholder("g", np.float64, (2,))
+    net.Sum([f, f, g], "t")
+    values = [np.array([2 ** 31 - 1, 5], np.int32), np.array([1, 6], np.int32), np.array([0, 7], np.int64),
+              np.array([3e38, 1], np.float32), np.array([0, 0], np.float64)]
+    for backend in ("reference", "numba"):
+        s, t = nj.compile(net, ["s", "t"], ["a", "b", "c", "f", "g"], backend=backend, tiered=False)(*values)
+        np.testing.assert_array_equal(s, [2 ** 31, 18])
+        np.testing.assert_allclose(t, [6e38, 2], rtol=1e-7)

@@ -114,8 +114,8 @@ class FC(Op):
 
     def reference(self, x, w, b):
         dtype = promote(x.dtype, w.dtype, b.dtype)
-        m = int(np.prod(x.shape[:self.axis]))
-        x2 = x.reshape(m, -1).astype(dtype, copy=False)
+        m, k = int(np.prod(x.shape[:self.axis])), int(np.prod(x.shape[self.axis:]))
+        x2 = x.reshape(m, k).astype(dtype, copy=False)          # not (m, -1): m may be 0
         return (x2 @ w.astype(dtype, copy=False).T + b.astype(dtype, copy=False),)
 
     @classmethod

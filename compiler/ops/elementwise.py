@@ -97,6 +97,11 @@ class UnaryFloat(Unary):
     def out_dtype(self, dtype):
         return dtype if dtype in FLOAT_DTYPES else _F64
 
+    def reference(self, x):
+        # an int operand becomes float first: -x of int32's minimum wraps in int32
+        dt = self.result_dtype(x)
+        return (np.asarray(type(self).numpy_fn(np.asarray(x).astype(dt, copy=False))).astype(dt, copy=False),)
+
 
 class Binary(Elementwise):
     arity: ClassVar[int] = 2

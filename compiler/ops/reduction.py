@@ -45,8 +45,24 @@ class Reduce(Op):
 
     def reference(self, x):
         axes = normalize_axes(self.axes, x.ndim)
-        out = type(self).numpy_fn(x, axis=axes, keepdims=self.keepdims)
+        kw = {}
+        if self.init in ("-inf", "inf") and any(x.shape[a] == 0 for a in axes):
+            # over nothing: the identity (-inf, or the dtype's lowest, for a max), as
+            # TensorFlow and ONNX give and the code generators compute; NumPy raises
+            kw["initial"] = _identity(x.dtype, self.init)
+        out = type(self).numpy_fn(x, axis=axes, keepdims=self.keepdims, **kw)
         return (np.asarray(out, dtype=self.infer(TensorType.of(x))[0].dtype),)
+
+
+def _identity(dtype, init: str):
+    """``init`` ("-inf" or "inf") in ``dtype``: the infinity, or the integer extreme."""
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return -np.inf if init == "-inf" else np.inf
+    if dt.kind == "b":
+        return init != "-inf"
+    info = np.iinfo(dt)
+    return info.min if init == "-inf" else info.max
 
 
 def _reduce_samples(cls, expect):

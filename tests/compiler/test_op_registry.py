@@ -233,3 +233,26 @@ def test_nary_sum_computes_in_its_result_dtype_on_both_backends():
         s, t = nj.compile(net, ["s", "t"], ["a", "b", "c", "f", "g"], backend=backend, tiered=False)(*values)
         np.testing.assert_array_equal(s, [2 ** 31, 18])
         np.testing.assert_allclose(t, [6e38, 2], rtol=1e-7)
+
+
+def test_edge_values_agree_on_both_backends():
+    """A max over nothing is -inf (TensorFlow, ONNX; NumPy raises), an FC of no rows is
+    empty, and the sigmoid of int32's minimum is 0 (not 1 from negating in int32)."""
+    import netjit as nj
+    net = nj.Net("edges")
+    x = net.Placeholder("x", np.float32, (None, None))
+    net.ReduceMax(x, "mx", axes=(-1,), keepdims=False)
+    net.ReduceMin(x, "mn", axes=(-1,), keepdims=False)
+    r = net.Placeholder("r", np.float32, (None, 3))
+    net.FC([r, net.Const(np.ones((2, 3), np.float32)), net.Const(np.zeros(2, np.float32))], "fc")
+    i = net.Placeholder("i", np.int32, (None,))
+    net.Sigmoid(i, "sig")
+    values = [np.zeros((2, 0), np.float32), np.zeros((0, 3), np.float32),
+              np.array([np.iinfo(np.int32).min, 3], np.int32)]
+    for backend in ("reference", "numba"):
+        mx, mn, fc, sig = nj.compile(net, ["mx", "mn", "fc", "sig"], ["x", "r", "i"], backend=backend,
+                                     tiered=False)(*values)
+        np.testing.assert_array_equal(mx, [-np.inf, -np.inf])
+        np.testing.assert_array_equal(mn, [np.inf, np.inf])
+        assert fc.shape == (0, 2)
+        np.testing.assert_allclose(sig, [0.0, 1 / (1 + np.exp(-3.0))], rtol=1e-7)

@@ -58,3 +58,15 @@ def assert_same_results(graph, feeds, exe, rtol=2e-5, atol=2e-6):
     assert sorted(ref_state.values) == sorted(state.values)
     for key in ref_state.values:
         np.testing.assert_allclose(state.values[key], ref_state.values[key], rtol=rtol)
+
+
+def fork_and_report(target, timeout: float) -> None:
+    """Run ``target(queue)`` in a forked child; print ``child <exit code> <what it put>``
+    (for subprocess scripts testing what survives a fork)."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(q,))
+    p.start()
+    p.join(timeout)
+    print("child", p.exitcode, q.get(timeout=5) if p.exitcode == 0 else None)

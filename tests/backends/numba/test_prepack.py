@@ -220,9 +220,10 @@ def test_parallel_off_keeps_products_on_the_calling_thread():
 
 
 FORK_SCRIPT = textwrap.dedent("""
-    import multiprocessing as mp, sys
+    import sys
     import numpy as np
     sys.path.insert(0, sys.argv[1])
+    from numba_helpers import fork_and_report
     from test_prepack import _mlp
     from netjit.backends.numba import NumbaBackend
     from netjit.backends.reference import evaluate
@@ -242,12 +243,7 @@ FORK_SCRIPT = textwrap.dedent("""
             q.put(ok)
         return ok
     assert run()                                        # the parent starts numba's threads
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=run, args=(q,))
-    p.start()
-    p.join(120)
-    print("child", p.exitcode, q.get(timeout=5) if p.exitcode == 0 else None)
+    fork_and_report(run, 120)
 """)
 
 

@@ -78,9 +78,10 @@ def test_thread_safe_layers_admit_every_caller(layer):
 
 
 FORK_SCRIPT = textwrap.dedent("""
-    import multiprocessing as mp, sys
+    import sys
     import numpy as np
     sys.path.insert(0, sys.argv[1])
+    from numba_helpers import fork_and_report
     from test_prepack import _mlp
     from netjit.backends.numba import NumbaBackend
     from netjit.backends.reference import evaluate
@@ -96,12 +97,7 @@ FORK_SCRIPT = textwrap.dedent("""
         f = np.ones((64, 784), np.float32)
         q.put(bool(np.allclose(NumbaBackend().compile(mlp)([f])[0], evaluate(mlp, [f])[0],
                                rtol=1e-4, atol=1e-5)))
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=child, args=(q,))
-    p.start()
-    p.join(300)
-    print("child", p.exitcode, q.get(timeout=5) if p.exitcode == 0 else None)
+    fork_and_report(child, 300)
 """)
 
 

@@ -86,8 +86,9 @@ def transpose_of_transpose(graph, n, ctx):
 
 
 def reshape_of_reshape(graph, n, ctx):
-    """Reshape(Reshape(x, s), t) -> Reshape(x, t) when t has no 0 (copy-dim) entry;
-    Reshape(x, t) -> x when x is static and already has that shape."""
+    """Reshape(Reshape(x, s), t) -> Reshape(x, t) when t has no 0 (copy-dim) entry and x
+    is static (so the inner reshape is known to succeed); Reshape(x, t) -> x when x is
+    static and already has that shape."""
     op = graph.op(n)
     if not isinstance(op, Reshape):
         return None
@@ -97,6 +98,8 @@ def reshape_of_reshape(graph, n, ctx):
         return v
     if isinstance(graph.op(v[0]), Reshape) and 0 not in op.shape:
         (x,) = graph.inputs_of(v[0])
+        if not graph.type(x).is_static:
+            return None     # the inner reshape may fail at run time (6 elements into (-1, 4))
         try:
             same = op.infer(graph.type(x))[0] == out_t
         except InferError:
@@ -125,6 +128,11 @@ def mul_by_zero(graph, n, ctx):
             or int(np.prod(t.shape)) > MAX_CONST_ELEMENTS:
         return None
     if not any(_all_equal(const_array(graph, v), 0) for v in graph.inputs_of(n)):
+        return None
+    # the zeros need none of the operands: an update or host op only they need would
+    # stop running (AssignAdd(v, 1) * 0 must still count)
+    dropped = graph.needed_by([u for u, _ in graph.inputs_of(n)])
+    if any(graph.op(u).stateful or graph.op(u).host for u in dropped):
         return None
     return (add_const(graph, np.zeros(t.shape, t.dtype), n), 0)
 

@@ -74,6 +74,9 @@ def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[L
         return None, {}, "no full input"
     if any(graph.type(v).dtype not in _FLOATS for v in graph.outputs):
         return None, {}, "an output that is not float"
+    if any(not deps[v] for v in graph.outputs):
+        # it is one element (uniform inputs and constants only): the loop would fill it out
+        return None, {}, "an output that reads no full input"
     # with dynamic shapes, an output that misses a full arg could have a shape of
     # its own (Tanh(x) beside Exp(y)); with static ones, all have the outputs' shape
     static = None not in dims and all(_static_shape(graph, args[i]) == tuple(dims) for i in full)

@@ -7,7 +7,11 @@ from typing import Optional
 
 #: numba fastmath flags per level. Level 1 allows reassociation (vectorised
 #: reductions), contraction (FMA), reciprocal division and signed-zero
-#: freedom, but keeps inf/NaN semantics; level 2 is LLVM's full "fast".
+#: freedom, without no-NaN/no-inf assumptions; level 2 is LLVM's full "fast".
+#: Reassociation still rewrites whole expressions, as C's -fassociative-math
+#: does: (x + y) - y becomes x, losing y's inf or NaN, and x / d becomes
+#: x * (1 / d), inf for a denormal d. numba's flags cover a whole kernel, so
+#: they cannot be kept to the reductions that need them (fastmath=0 is IEEE).
 FASTMATH_FLAGS = {0: "False", 1: "{'reassoc', 'contract', 'arcp', 'nsz'}", 2: "True"}
 
 
@@ -19,6 +23,8 @@ class NumbaOptions:
         0: IEEE, libm transcendental functions. 1 (default): flags above plus
         vectorised float32 exp/tanh/sigmoid (``mathlib``, errors <= 5e-7
         relative, documented and tested there); float64 always uses libm.
+        NaN and inf inputs keep their meaning, but an inf or NaN that an
+        expression cancels ((x + inf) - inf) may be lost to reassociation.
         2: level 1 plus nnan/ninf: NaN and inf inputs give undefined results.
     parallel
         Also build a ``prange`` variant of each kernel, used when the kernel's

@@ -130,6 +130,22 @@ def test_segments_that_broadcast_or_contract_go_to_numba():
     assert isinstance(NumbaBackend(native=False).compile(_chain()), NumbaExecutable)
 
 
+def test_a_fetched_one_element_value_keeps_its_shape():
+    """Tanh(u) with u of one element beside Exp(x) of 2048: the native loop filled it
+    out to (2048,); such a segment goes to numba, which keeps it (1,)."""
+    import netjit as nj
+    net = nj.Net("one_elem")
+    x, u = net.Placeholder("x", np.float32, (2048,)), net.Placeholder("u", np.float32, (1,))
+    net.Exp(x, "ex")
+    net.Tanh(u, "tu")
+    net.Log(net.Tanh(net.Const(np.array([0.7], np.float32))), "lc")
+    xv, uv = np.linspace(-1, 1, 2048, dtype=np.float32), np.array([0.3], np.float32)
+    ex, tu, lc = nj.compile(net, ["ex", "tu", "lc"], ["x", "u"], tiered=False)(xv, uv)
+    assert (ex.shape, tu.shape, lc.shape) == ((2048,), (1,), (1,))
+    np.testing.assert_allclose(tu, np.tanh(uv), rtol=1e-6)
+    np.testing.assert_allclose(lc, np.log(np.tanh(np.float32(0.7))), rtol=1e-6)
+
+
 def test_small_static_segments_stay_on_numba_for_its_cheaper_calls():
     def add(shape):
         g = Graph("add")

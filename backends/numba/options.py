@@ -12,6 +12,8 @@ from typing import Optional
 #: does: (x + y) - y becomes x, losing y's inf or NaN, and x / d becomes
 #: x * (1 / d), inf for a denormal d. numba's flags cover a whole kernel, so
 #: they cannot be kept to the reductions that need them (fastmath=0 is IEEE).
+#: Native segments have no reductions: their level 1 is contraction and
+#: signed-zero freedom only (``native.lower.FLAGS``).
 FASTMATH_FLAGS = {0: "False", 1: "{'reassoc', 'contract', 'arcp', 'nsz'}", 2: "True"}
 
 

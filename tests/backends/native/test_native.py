@@ -130,6 +130,32 @@ def test_segments_that_broadcast_or_contract_go_to_numba():
     assert isinstance(NumbaBackend(native=False).compile(_chain()), NumbaExecutable)
 
 
+def test_native_arithmetic_keeps_a_cancelled_inf_or_nan():
+    """No reassociation in native segments (they have no reduction to vectorise):
+    (x + y) - y with y = inf or NaN is NaN, not x; x / d stays finite for a denormal d."""
+    import netjit as nj
+
+    def native_run(net, fetch, feeds, values):
+        prog = nj.compile(net, fetch, feeds, tiered=False)
+        md = nj.RunMetadata()
+        out = prog.session.run(fetch, dict(zip(feeds, values)), run_metadata=md,
+                               options=nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE))
+        assert {st.tier for st in md.step_stats} == {"native"}
+        return out
+
+    n = 2048
+    xv = np.full(n, 1.5, np.float32)
+    yv = np.where(np.arange(n) % 2, np.inf, np.nan).astype(np.float32)
+    net = nj.Net("cancel")
+    x, y = net.Placeholder("x", np.float32, (None,)), net.Placeholder("y", np.float32, (None,))
+    net.Sub([net.Add([x, y]), y], "xy")
+    assert np.isnan(native_run(net, "xy", ["x", "y"], [xv, yv])).all()
+    net = nj.Net("denormal")
+    x = net.Placeholder("x", np.float32, (None,))
+    net.Div([x, net.Const(np.float32(1e-40))], "xd")
+    np.testing.assert_allclose(native_run(net, "xd", ["x"], [xv]), xv / np.float32(1e-40), rtol=1e-6)
+
+
 def test_a_fetched_one_element_value_keeps_its_shape():
     """Tanh(u) with u of one element beside Exp(x) of 2048: the native loop filled it
     out to (2048,); such a segment goes to numba, which keeps it (1,)."""

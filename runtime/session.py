@@ -98,10 +98,15 @@ class Session:
 
         Nothing compiled is invalidated: new ops only write new blobs and come
         after the existing ones, so no cached signature's result can change.
+        The session's own net, grown since, adds just its new ops (TensorFlow's
+        client extends a session by what its graph gained).
         """
         self._check_open()
         name, ops = program_ops(net_or_graph)
         with self._lock:
+            n = len(self._ops)
+            if n and len(ops) >= n and all(a is b for a, b in zip(ops, self._ops)):
+                ops = ops[n:]                   # the same net object, grown
             if self._ops:
                 written = {b for d in self._ops for b in d.outputs}
                 clash = sorted({b for d in ops for b in d.outputs} & written)

@@ -29,6 +29,8 @@ def as_blob_value(name: str, value) -> np.ndarray:
 
     Python floats become float32 and strings host (object) values, as ``Net.Const`` does.
     """
+    if value is None:
+        raise InvalidArgumentError(f"cannot feed blob {name!r}: None is not a value")
     try:
         if isinstance(value, np.ndarray):
             arr = np.array(value, copy=True)

@@ -582,3 +582,22 @@ def test_make_callable_and_compile_refuse_unknown_names_when_made():
     prog = nj.compile(net, "y", feeds=["x"])
     with pytest.raises(InvalidArgumentError, match=r"feeds \['x'\] given both by position and by name"):
         prog(np.ones(2, np.float32), x=np.ones(2, np.float32))
+
+
+def test_extend_with_the_sessions_own_net_grown_adds_its_new_ops():
+    net = nj.Net("grow")
+    x = net.Placeholder("x", np.float32, (None,))
+    net.Neg(x, "y")
+    with nj.Session(net) as s:
+        np.testing.assert_array_equal(s.run("y", {"x": np.ones(2, np.float32)}), [-1, -1])
+        net.Exp(net.Neg(x), "z")                      # the same net object, grown
+        s.extend(net)
+        np.testing.assert_allclose(s.run("z", {"x": np.zeros(2, np.float32)}), [1, 1])
+        with pytest.raises(InvalidArgumentError, match="already has"):
+            s.extend(net.Clone())                      # another net writing the same blobs
+
+
+def test_feeding_none_to_a_workspace_is_an_error_naming_the_blob():
+    ws = nj.Workspace()
+    with pytest.raises(InvalidArgumentError, match="cannot feed blob 'x': None is not a value"):
+        ws.feed_blob("x", None)

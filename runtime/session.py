@@ -268,13 +268,12 @@ class Session:
         if len(values) != len(sig.feed_names):
             raise InvalidArgumentError(f"expected {len(sig.feed_names)} feed values {sig.feed_names}, "
                                        f"got {len(values)}")
-        declared = self._placeholders
-        if any(n not in declared for n in sig.feed_names):     # TensorFlow checks any fed tensor
-            declared = {**self._blob_types(), **declared}
+        static = self._static_feed_types(sig.feed_names)
+        declared = {**static, **self._placeholders} if static else self._placeholders
         arrays = [as_feed_value(n, v, declared) for n, v in zip(sig.feed_names, values)]
         for n, a in zip(sig.feed_names, arrays):
-            if n not in self._placeholders and n in declared:
-                check_feed(n, declared[n], a)
+            if n in static:
+                check_feed(n, static[n], a)
         types = signature_types(sig.feed_names, arrays)
         step, built = self._step(sig.feed_names, [types[n] for n in sig.feed_names], sig.fetch_names,
                                  sig.target_names)
@@ -282,11 +281,15 @@ class Session:
         sig.step = step
         return arrays, step, built
 
-    def _blob_types(self) -> dict:
-        """Static types of the graph's blobs (computed the first time a non-placeholder is fed)."""
+    def _static_feed_types(self, feed_names) -> dict:
+        """The static types of the fed blobs that are not placeholders, where known:
+        TensorFlow checks every fed tensor. The graph's static types are computed the
+        first time such a blob is fed."""
+        if all(f in self._placeholders for f in feed_names):
+            return {}
         if self._static is None:
             self._static = static_types(self._ops)
-        return self._static
+        return {f: self._static[f] for f in feed_names if f not in self._placeholders and f in self._static}
 
     def _run_pooled(self, step: CompiledStep, values, options, run_metadata, built) -> list:
         if options is not None and not isinstance(options, RunOptions):
@@ -317,11 +320,9 @@ class Session:
                     tuple(sorted(target_names)), tuple(types_key[i] for i in order), partial)
 
         def build():
-            static = {f: self._blob_types()[f] for f in feed_names
-                      if f not in self._placeholders and f in self._blob_types()}
             return compile_entry(self._ops, self.name, dict(zip(feed_names, feed_types)),
                                  sorted(fetch_names), sorted(set(target_names)), self.config,
-                                 self._placer, partial, static)
+                                 self._placer, partial, self._static_feed_types(feed_names))
 
         return self._cache.get(fast, slow, build, lambda e: CompiledStep(e, feed_names, fetch_names))
 

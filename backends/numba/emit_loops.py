@@ -96,7 +96,7 @@ class GroupEmitter:
             cs = self.contributors(k)
             w.line(f"{d} = {self.ext[cs[0][0]]}.shape[{cs[0][1]}]" if cs else f"{d} = 1")
             checks += [f"{self.ext[i]}.shape[{a}] == {d}" for i, a in cs[1:]]
-        self.emit_static_out_shapes()
+        self.emit_out_shapes(runtime=False)
         for var in self.widths.values():
             w.line(f"{var} = {self.dims[-1]}")
         if not checks:
@@ -104,7 +104,7 @@ class GroupEmitter:
         w.line(f"if not ({' and '.join(checks)}):")
         with w.indent():
             w.line("# runtime broadcasting along a dynamic dim: expand inputs to the domain")
-            self.emit_true_shapes()
+            self.emit_out_shapes(runtime=True)
             self.emit_true_widths()
             for k, d in enumerate(self.dims):
                 expr = "1"
@@ -118,29 +118,25 @@ class GroupEmitter:
                     w.line(f"if {self.ext[i]}.shape != {shp}:")
                     w.line(f"    {self.ext[i]} = expand({self.ext[i]}, {shp})")
 
-    def emit_static_out_shapes(self) -> None:
-        """Each output's dims while the inputs agree: the domain's, except 1 where none
-        of the inputs it reads spans the dim (y = Tanh(a) beside z = a + b, a (1, 3)
-        and b (5, 3): y is (1, 3), computed over the domain and cut at the end)."""
+    def emit_out_shapes(self, runtime: bool) -> None:
+        """Each output's own dims: the broadcast of the inputs it reads along each dim.
+
+        While the inputs agree (``runtime`` False) that is the domain's dim, or 1
+        where none of those inputs spans it (y = Tanh(a) beside z = a + b, a (1, 3)
+        and b (5, 3): y is (1, 3), computed over the domain and cut at the end);
+        after runtime broadcasting, the ``bdim`` of their actual dims.
+        """
         last = self.g.rank - 1
         for o in self.g.outputs:
             deps, row_deps = self.deps(o.instr), self.deps(o.instr, last_axis=True)
             for k in range(self.out_rank(o)):
                 mine = row_deps if k == last else deps
-                spans = any(i in mine for i, _ in self.contributors(k))
-                self.w.line(f"{self.p}o{o.instr}s{k} = {self.dims[k] if spans else 1}")
-
-    def emit_true_shapes(self) -> None:
-        """Each output's own dims: the broadcast of the inputs it depends on."""
-        last = self.g.rank - 1
-        for o in self.g.outputs:
-            deps, row_deps = self.deps(o.instr), self.deps(o.instr, last_axis=True)
-            for k in range(self.out_rank(o)):
-                if k == last:
-                    deps = row_deps
-                expr = "1"
-                for i, a in self.contributors(k):
-                    if i in deps:
+                spans = [(i, a) for i, a in self.contributors(k) if i in mine]
+                if not runtime:
+                    expr = self.dims[k] if spans else "1"
+                else:
+                    expr = "1"
+                    for i, a in spans:
                         expr = f"bdim({self.ext[i]}.shape[{a}], {expr})"
                 self.w.line(f"{self.p}o{o.instr}s{k} = {expr}")
 

@@ -17,23 +17,18 @@ kernel calling them, and the demo's cold first result went from 2.0 to 5.0 s.
 from __future__ import annotations
 
 import numpy as np
-import numba
 from numba import prange, types
 
-from netjit.backends.native import gemm
 from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
 
 from .mathlib import cached_njit, converter
+from .threads import start_pool
 
 # The helpers below hold a prange region. Loading such code from numba's disk
 # cache before numba's thread pool is up fails ("LLVM ERROR: Symbol not found:
 # allocate_sched", or a segfault), so importing this module starts the pool;
 # only generated modules with packed products import it.
-numba.get_num_threads()
-if numba.threading_layer() == "workqueue":
-    # a packed product inside a serial kernel would enter the pool unguarded by
-    # ``threads.THREADS.gate``, and that layer aborts on concurrent entries
-    gemm.set_threads(False)
+start_pool()
 
 _i, _p = types.int64, types.voidptr
 _kernel = types.ExternalFunction(SYMBOL, types.void(_i, _i, _i, _p, _p, _p, _i, _i, _i, _p, types.int32))
@@ -64,8 +59,8 @@ def _parallel(a, m, k, rows, packed, out, bias, flags):
                     packed.shape[0], bias.ctypes, flags)
 
 
-# the kernel reads float32 memory: activations of another dtype (a backend-level
-# caller's; sessions check feeds) are converted, not read as garbage
+# the kernel reads float32 memory: activations and biases of another dtype (a
+# backend-level caller's; sessions check feeds) are converted, not read as garbage
 _as_float32 = converter(np.float32)
 
 
@@ -99,8 +94,7 @@ def psgemm(a, packed, n, relu, parallel):
 @cached_njit(nogil=True)
 def psgemm_bias(a, packed, n, bias, relu, parallel):
     """``a @ B + bias``, then ``max(., 0)`` if ``relu``: the layer in one pass."""
-    # the kernel reads float32: a bias of another dtype (a backend-level caller's) is converted
-    bias = np.ascontiguousarray(bias).astype(np.float32)
+    bias = np.ascontiguousarray(_as_float32(bias))
     if bias.shape[0] != n:
         raise ValueError("matmul: the bias does not match the product's columns")
     return _product(a, packed, n, bias, BIAS | (RELU if relu else 0), parallel)

@@ -35,16 +35,11 @@ class _OpenGate:
 
 class _FirstCallGate:
     """Until numba's pool is up its layer is unknown: the first parallel call starts
-    the pool, then installs the layer's gate on ``THREADS`` and goes through it."""
-    __slots__ = ("lock",)
-
-    def __init__(self):
-        self.lock = threading.Lock()
+    the pool (``start_pool`` installs the layer's gate) and goes through that gate."""
+    __slots__ = ()
 
     def acquire(self, blocking: bool = True) -> bool:
-        with self.lock:
-            if THREADS.gate is self:
-                THREADS.gate = gate_for(_start_pool())
+        start_pool()
         return THREADS.gate.acquire(blocking)
 
     def release(self) -> None:
@@ -56,10 +51,23 @@ def gate_for(layer: str):
     return threading.Lock() if layer == "workqueue" else _OpenGate()
 
 
-def _start_pool() -> str:
+_START_LOCK = threading.Lock()
+
+
+def start_pool() -> None:
+    """Start numba's thread pool, and set this process's policy for its layer (once):
+    the layer's gate, and under ``workqueue`` serial packed products, which go
+    parallel inside serial kernels where no gate guards them."""
     import numba
-    numba.get_num_threads()        # launches the pool
-    return numba.threading_layer()
+    with _START_LOCK:
+        numba.get_num_threads()        # launches the pool
+        if not isinstance(THREADS.gate, _FirstCallGate):
+            return
+        layer = numba.threading_layer()
+        THREADS.gate = gate_for(layer)
+        if layer == "workqueue":
+            from netjit.backends.native import gemm
+            gemm.set_threads(False)
 
 
 class _Threads:

@@ -16,6 +16,8 @@ Q0, Q1, Q2, Q3 = (F(c) for c in (8.312801830470562e-3, 4.1890207678079605e-2,
 EXP_LO = F(-88.0)
 ROUND_BIAS = F(12582912.0)  # 1.5 * 2**23
 ROUND_BIAS_HI = F(12582912.0 + 128)
+# With 127 folded in, the rounded sum's low bits are n + 127, 2**n's exponent field.
+ROUND_BIAS_EXP = F(12582912.0 + 127)
 EXP_ONE_BITS = np.int32(127 << 23)
 ONE = F(1.0)
 # Eigen's generic_fast_tanh_float: a 13/6 rational approximation.

@@ -47,8 +47,10 @@ def source_hash(paths) -> str:
 def backend_source_hash() -> str:
     """A hash of this backend's own source files (their change invalidates entries)."""
     own = list(Path(__file__).parent.glob("*.py"))
-    # generated code calls the packed GEMM by name: its interface is part of ours
-    return source_hash(own + [Path(__file__).parent.parent / "native" / "gemm_ir.py"])
+    # generated code calls the packed GEMM by name: its interface is part of ours;
+    # mathlib's helpers freeze the approximations' constants into the kernels
+    backends = Path(__file__).parent.parent
+    return source_hash(own + [backends / "native" / "gemm_ir.py", backends / "approx.py"])
 
 
 def write_dump(text: str, key: str, options, suffix: str) -> str:

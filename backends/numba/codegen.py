@@ -37,8 +37,8 @@ HEADER = '''\
 import math
 import numpy as np
 from numba import njit, prange
-from netjit.backends.numba.mathlib import (bdim, expand, fexp, fmaximum, fminimum, fsigmoid,
-                                           ftanh, imatmul)
+from netjit.backends.numba.mathlib import (bdim, expand, fexp, fexp_capped, fmaximum, fminimum,
+                                           fsigmoid, ftanh, imatmul)
 ''' + ("from netjit.backends.numba.blas import dgemm, sgemm\n" if blas.AVAILABLE else "")
 
 
@@ -85,7 +85,7 @@ class Generated:
 
 
 #: Identifiers the generated code uses itself; a readable value name never takes one.
-_RESERVED = re.compile(r"^(j|i\d+|k\d+|g\d+_.*|kernel\d+.*|np|math|njit|prange|bdim|expand|fexp|fsigmoid"
+_RESERVED = re.compile(r"^(j|i\d+|k\d+|g\d+_.*|kernel\d+.*|np|math|njit|prange|bdim|expand|fexp|fexp_capped|fsigmoid"
                        r"|ftanh|fmaximum|fminimum|imatmul|sgemm|dgemm|psgemm|psgemm_bias|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
 #: A canonical value name in generated code (``v12``), also inside ``pool_v12``, ``g0_v12``.
 _CANON = re.compile(r"(?<![A-Za-z0-9.])v(\d+)(?![A-Za-z0-9])")
@@ -129,6 +129,7 @@ class _Consts:
         self.fastmath = fastmath
         self.globals: dict = {}        # (dtype, repr) -> name
         self.values: dict = {}         # name -> python value
+        self.nonpositive: set = set()  # temporaries known to be <= 0 or NaN
 
     def const(self, value, dtype) -> str:
         dt = np.dtype(dtype)
@@ -142,6 +143,9 @@ class _Consts:
 
     def literal_of(self, arg: str):
         return self.values.get(arg)
+
+    def is_nonpositive(self, arg: str) -> bool:
+        return arg in self.nonpositive
 
     def lines(self) -> list:
         out = []

@@ -211,7 +211,19 @@ class GroupEmitter:
         else:
             dts = [self.dtype_of(a) for a in ins.args]
             expr = scalar_expr(ins.op, args, dts, ins.dtype, self.ctx)
+            if self.below_row_max(ins):
+                self.ctx.nonpositive.add(f"{self.p}t{k}")
         self.w.line(f"{self.p}t{k} = {expr}")
+
+    def below_row_max(self, ins) -> bool:
+        """Whether ``ins`` is ``x - max(x)`` over the row (softmax's shift): <= 0 or
+        NaN, or a rounding error above 0 where contraction fuses a product in
+        ``x`` into the subtraction; far below ``fexp_capped``'s 88.37 either way."""
+        if ins.op.name != "Sub" or ins.args[1][0] != "i":
+            return False
+        m = self.g.instrs[ins.args[1][1]]
+        return m.reduce and m.op.name == "ReduceMax" and m.args[0] == ins.args[0] \
+            and m.dtype == ins.dtype == self.dtype_of(ins.args[0])
 
     def dtype_of(self, a):
         if a[0] == "e":

@@ -11,7 +11,8 @@ a dense grid against float64 NumPy):
 
 * ``fexp``: relative error <= 4e-7 (about 3 ulp) where the result is a
   normal float32; x > 88.38 gives inf, x <= -87.68 gives 0 (between that and
-  -87.34 the result is a denormal), NaN stays NaN.
+  -87.34 the result is a denormal), NaN stays NaN. ``fexp_capped`` equals it
+  bit for bit on x <= 88.37.
 * ``ftanh``: absolute and relative error <= 4e-7 everywhere (odd; |x| >= 7.9
   gives +-0.99999976, the clamp); NaN stays NaN.
 * ``fsigmoid`` = 1 / (1 + fexp(-x)): relative error <= 5e-7 wherever the
@@ -118,6 +119,30 @@ def fexp(x):
     p = p * r + C.ONE
     p = p * r + C.ONE
     return p * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + C.EXP_ONE_BITS)
+
+
+@cached_njit(fastmath={"contract"}, error_model="numpy")
+def fexp_capped(x):
+    """``fexp`` for arguments known to be at most 88.37 (``x - max(x)`` in a softmax).
+
+    Without the overflow clamp, 127 folds into the rounding bias, so the low
+    bits of the rounded sum are already 2**n's exponent field: two constants
+    and two vector instructions fewer than ``fexp``, which keeps more of the
+    loop's constants in registers. For x <= 88.37, NaN and -inf the result is
+    bit for bit ``fexp``'s; above 88.37 it is garbage, so the code generator
+    calls it only where the argument is bounded by construction.
+    """
+    c = C.EXP_LO if x < C.EXP_LO else x
+    t = c * C.LOG2E + C.ROUND_BIAS_EXP
+    n = t - C.ROUND_BIAS_EXP
+    r = c - n * C.LN2_HI
+    r = r - n * C.LN2_LO
+    p = C.Q0 * r + C.Q1
+    p = p * r + C.Q2
+    p = p * r + C.Q3
+    p = p * r + C.ONE
+    p = p * r + C.ONE
+    return p * _i32_as_f32(_f32_bits(t) << np.int32(23))
 
 
 @cached_njit(fastmath=_FLAGS, error_model="numpy")

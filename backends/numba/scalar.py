@@ -35,6 +35,9 @@ class ScalarContext(Protocol):
     def literal_of(self, arg: str):
         """The Python value of an argument that is an inlined constant, else None."""
 
+    def is_nonpositive(self, arg: str) -> bool:
+        """Whether the argument is known to be <= 0 or NaN, up to rounding (``x - max(x)``)."""
+
 
 def ctor(dtype: np.dtype) -> str:
     """The numba-visible scalar constructor of a dtype."""
@@ -108,6 +111,8 @@ def _(op, args, in_dtypes, out_dtype, ctx):
 def _(op, args, in_dtypes, out_dtype, ctx):
     x = cast_if(args[0], in_dtypes[0], out_dtype)
     if ctx.fastmath >= 1 and out_dtype == np.float32 and op.name in _FAST_F32:
+        if op.name == "Exp" and ctx.is_nonpositive(x):    # cannot overflow
+            return f"fexp_capped({x})"
         return f"{_FAST_F32[op.name]}({x})"
     if op.name == "Sigmoid":
         one = ctx.const(1, out_dtype)

@@ -97,6 +97,8 @@ def compile_now(graph: Graph, opts: NumbaOptions):
         if exe is not None:
             return exe
     from .executable import NumbaExecutable, dump_source, load_compiled
+    from .plain_errors import plain_error_messages
+    plain_error_messages()
     try:
         gen = _generate(graph, opts)
     except NoLowering as exc:

@@ -21,11 +21,11 @@ from netjit.compiler.ops import logical as L
 from . import vmath
 from .layout import BOOL, F32, F64
 
-#: LLVM fast-math flags of a segment's own arithmetic per netjit fast-math level.
-#: numba kernels need reassociation at level 1 to vectorise reductions; a native
-#: segment has none, so its level 1 keeps to contraction and signed-zero freedom:
-#: (x + inf) - inf stays NaN, x / denormal stays finite. W1 ran as fast (2.49-2.56
-#: ms against 2.53-2.69 with reassoc and arcp, alternated in one process).
+#: LLVM fast-math flags of a segment's own arithmetic per netjit fast-math level;
+#: level 1 keeps to contraction and signed-zero freedom, as numba kernels do
+#: (``numba.options``): (x + inf) - inf stays NaN, x / denormal stays finite.
+#: W1 ran as fast (2.49-2.56 ms against 2.53-2.69 with reassoc and arcp,
+#: alternated in one process).
 FLAGS = {0: (), 1: ("contract", "nsz"), 2: ("fast",)}
 #: the approximations' own flags, whatever the level: their error bounds hold with these
 APPROX_FLAGS = ("reassoc", "contract", "arcp", "nsz")

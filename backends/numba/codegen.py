@@ -38,7 +38,7 @@ import math
 import numpy as np
 from numba import njit, prange
 from netjit.backends.numba.mathlib import (bdim, expand, fexp, fexp_capped, fmaximum, fminimum,
-                                           fsigmoid, ftanh, imatmul)
+                                           fsigmoid, ftanh, imatmul, radd)
 ''' + ("from netjit.backends.numba.blas import dgemm, sgemm\n" if blas.AVAILABLE else "")
 
 
@@ -86,7 +86,7 @@ class Generated:
 
 #: Identifiers the generated code uses itself; a readable value name never takes one.
 _RESERVED = re.compile(r"^(j|i\d+|k\d+|g\d+_.*|kernel\d+.*|np|math|njit|prange|bdim|expand|fexp|fexp_capped|fsigmoid"
-                       r"|ftanh|fmaximum|fminimum|imatmul|sgemm|dgemm|psgemm|psgemm_bias|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
+                       r"|ftanh|fmaximum|fminimum|imatmul|radd|sgemm|dgemm|psgemm|psgemm_bias|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
 #: A canonical value name in generated code (``v12``), also inside ``pool_v12``, ``g0_v12``.
 _CANON = re.compile(r"(?<![A-Za-z0-9.])v(\d+)(?![A-Za-z0-9])")
 

@@ -188,6 +188,23 @@ fmaximum = _nan_propagating("llvm.maximum", "max(a, b) as np.maximum: NaN if eit
 fminimum = _nan_propagating("llvm.minimum", "min(a, b) as np.minimum: NaN if either is NaN.")
 
 
+@intrinsic
+def radd(typingctx, a, b):
+    """a + b for a reduction's accumulator: the one addition that may reassociate.
+
+    A float sum vectorises only if LLVM may reorder it. numba sets fast-math
+    flags for a whole kernel, where reassociation also rewrites elementwise
+    arithmetic ((x + y) - y to x, losing y's inf); this ``fadd`` carries
+    ``reassoc`` itself (with ``nsz``, and ``contract`` so that a product still
+    fuses into it), so kernels need no reassociation.
+    """
+    if isinstance(a, types.Float) and a == b:
+        def codegen(context, builder, signature, args):
+            return builder.fadd(args[0], args[1], flags=("reassoc", "nsz", "contract"))
+        return a(a, b), codegen
+    return None
+
+
 @cached_njit(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""

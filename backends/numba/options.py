@@ -5,16 +5,13 @@ import os
 from dataclasses import dataclass, replace
 from typing import Optional
 
-#: numba fastmath flags per level. Level 1 allows reassociation (vectorised
-#: reductions), contraction (FMA), reciprocal division and signed-zero
-#: freedom, without no-NaN/no-inf assumptions; level 2 is LLVM's full "fast".
-#: Reassociation still rewrites whole expressions, as C's -fassociative-math
-#: does: (x + y) - y becomes x, losing y's inf or NaN, and x / d becomes
-#: x * (1 / d), inf for a denormal d. numba's flags cover a whole kernel, so
-#: they cannot be kept to the reductions that need them (fastmath=0 is IEEE).
-#: Native segments have no reductions: their level 1 is contraction and
-#: signed-zero freedom only (``native.lower.FLAGS``).
-FASTMATH_FLAGS = {0: "False", 1: "{'reassoc', 'contract', 'arcp', 'nsz'}", 2: "True"}
+#: numba fastmath flags per level. numba's flags cover a whole kernel, so
+#: level 1 takes only contraction (FMA) and signed-zero freedom there, as
+#: native segments do (``native.lower.FLAGS``): elementwise arithmetic keeps
+#: inf and NaN as IEEE does. The reassociation a vectorised reduction needs
+#: rides on its accumulation alone (``mathlib.radd``), and a division by a
+#: row's reduction multiplies by its reciprocal. Level 2 is LLVM's full "fast".
+FASTMATH_FLAGS = {0: "False", 1: "{'contract', 'nsz'}", 2: "True"}
 
 
 @dataclass(frozen=True)
@@ -25,8 +22,9 @@ class NumbaOptions:
         0: IEEE, libm transcendental functions. 1 (default): flags above plus
         vectorised float32 exp/tanh/sigmoid (``mathlib``, errors <= 5e-7
         relative, documented and tested there); float64 always uses libm.
-        NaN and inf inputs keep their meaning, but an inf or NaN that an
-        expression cancels ((x + inf) - inf) may be lost to reassociation.
+        NaN and inf keep their meaning; sums are reassociated (vectorised)
+        and a division by a row's reduction becomes a product with its
+        reciprocal (<= 1.5 ulp).
         2: level 1 plus nnan/ninf: NaN and inf inputs give undefined results.
     parallel
         Also build a ``prange`` variant of each kernel, used when the kernel's

@@ -1,10 +1,12 @@
 """Parallel and fast-math options: same results within documented bounds."""
+import re
+
 import numpy as np
 import pytest
 
 from netjit.backends.numba import NumbaBackend
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import Add, Exp, Placeholder, ReduceMax, ReduceSum, Sigmoid, Sub, Tanh
+from netjit.compiler.ops import Add, Const, Div, Exp, Placeholder, ReduceMax, ReduceSum, Sigmoid, Sub, Tanh
 from netjit.errors import InvalidArgumentError
 
 
@@ -90,3 +92,36 @@ def test_parallel_variant_only_where_a_call_can_reach_the_threshold(shape, min_s
     assert ("_parallel" in src) == has_parallel and ("PARALLEL_MIN_SIZE" in src) == has_parallel
     v = np.arange(4, dtype=np.float32)
     np.testing.assert_array_equal(backend.compile(g)([v, v])[0], v + v)
+
+
+@pytest.mark.parametrize("parallel_min_size", [1, 1 << 30])
+def test_level_1_keeps_a_cancelled_inf_or_nan_beside_a_reduction(parallel_min_size):
+    """Only the reductions reassociate: (x + y) - y with y = inf or NaN is NaN, not x, in the
+    kernel that also sums the row; x / d stays finite for a denormal d."""
+    g = Graph("cancel")
+    x = g.add(Placeholder(np.float32, (None, None)), names=["x"])
+    y = g.add(Placeholder(np.float32, (None, None)), names=["y"])
+    g.inputs += [x, y]
+    xy = g.add(Sub(), [(g.add(Add(), [(x, 0), (y, 0)]), 0), (y, 0)])
+    tiny = g.add(Div(), [(x, 0), (g.add(Const(np.float32(1e-40))), 0)])
+    g.outputs = [(xy, 0), (tiny, 0), (g.add(ReduceSum(axes=(-1,)), [(xy, 0)]), 0)]
+    xv = np.full((4, 512), 1.5, np.float32)
+    yv = np.where(np.arange(4 * 512).reshape(4, 512) % 2, np.inf, np.nan).astype(np.float32)
+    out = NumbaBackend(native=False, parallel_min_size=parallel_min_size).compile(g)([xv, yv])
+    assert np.isnan(out[0]).all() and np.isnan(out[2]).all()
+    np.testing.assert_allclose(out[1], xv / np.float32(1e-40), rtol=1e-6)
+
+
+def test_a_division_by_a_row_sum_multiplies_by_its_reciprocal():
+    g = _graph()
+    e = g.outputs[0][0]
+    s = g.outputs[1][0]
+    g.outputs = [(g.add(Div(), [(e, 0), (s, 0)]), 0)]
+    src = NumbaBackend().generate_source(g, native=False)
+    quotients = re.findall(r"= \((\w+) (\*|/) \((k\d+) / (\w+)\)\)", src)
+    assert quotients and all(q[1] == "*" for q in quotients)      # e * (1 / s), hoisted by LLVM
+    assert re.search(r"radd\(g0_b\d+, ", src)                  # the row sum reassociates alone
+    fast = NumbaBackend(parallel_min_size=1).compile(g)([X])[0]
+    h = np.tanh(X) + 1 / (1 + np.exp(-X))
+    e = np.exp(h - h.max(-1, keepdims=True))
+    np.testing.assert_allclose(fast, e / e.sum(-1, keepdims=True), rtol=2e-5, atol=1e-9)

@@ -218,12 +218,25 @@ class GroupEmitter:
         self.w.line(f"{self.p}t{k} = {expr}")
 
     def divides_by_row_value(self, ins, dts) -> bool:
-        """Whether ``ins`` divides a float by a value fixed along the row (softmax's
-        sum, layer norm's deviation): at fast-math >= 1 it multiplies by the
-        reciprocal, which LLVM computes once per row (<= 1.5 ulp from the quotient)."""
+        """Whether ``ins`` divides a float by a value the row's reductions computed
+        (softmax's sum, layer norm's deviation): at fast-math >= 1 it multiplies
+        by the reciprocal, which LLVM computes once per row (<= 1.5 ulp from the
+        quotient). Not for constants or input columns: 1 / a denormal is inf."""
         return ins.op.name == "Div" and self.ctx.fastmath >= 1 and ins.level == "full" \
             and np.dtype(ins.dtype).kind == "f" and all(np.dtype(d) == np.dtype(ins.dtype) for d in dts) \
-            and self.g.level_of(ins.args[1]) == "row"
+            and self.g.level_of(ins.args[1]) == "row" and self.from_reduction(ins.args[1])
+
+    def from_reduction(self, a) -> bool:
+        """Whether argument ``a`` is, or is computed from, a reduction of the group."""
+        todo = [a]
+        while todo:
+            a = todo.pop()
+            if a[0] == "i":
+                ins = self.g.instrs[a[1]]
+                if ins.reduce:
+                    return True
+                todo += ins.args
+        return False
 
     def below_row_max(self, ins) -> bool:
         """Whether ``ins`` is ``x - max(x)`` over the row (softmax's shift): <= 0 or

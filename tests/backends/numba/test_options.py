@@ -97,19 +97,28 @@ def test_parallel_variant_only_where_a_call_can_reach_the_threshold(shape, min_s
 @pytest.mark.parametrize("parallel_min_size", [1, 1 << 30])
 def test_level_1_keeps_a_cancelled_inf_or_nan_beside_a_reduction(parallel_min_size):
     """Only the reductions reassociate: (x + y) - y with y = inf or NaN is NaN, not x, in the
-    kernel that also sums the row; x / d stays finite for a denormal d."""
+    kernel that also sums rows; x / d stays finite for a denormal d, constant or column."""
     g = Graph("cancel")
-    x = g.add(Placeholder(np.float32, (None, None)), names=["x"])
-    y = g.add(Placeholder(np.float32, (None, None)), names=["y"])
-    g.inputs += [x, y]
+    x, y, c = (g.add(Placeholder(np.float32, shape), names=[n])
+               for n, shape in (("x", (None, None)), ("y", (None, None)), ("c", (None, 1))))
+    g.inputs += [x, y, c]
     xy = g.add(Sub(), [(g.add(Add(), [(x, 0), (y, 0)]), 0), (y, 0)])
     tiny = g.add(Div(), [(x, 0), (g.add(Const(np.float32(1e-40))), 0)])
-    g.outputs = [(xy, 0), (tiny, 0), (g.add(ReduceSum(axes=(-1,)), [(xy, 0)]), 0)]
-    xv = np.full((4, 512), 1.5, np.float32)
+    col = g.add(Div(), [(x, 0), (c, 0)])
+    g.outputs = [(xy, 0), (tiny, 0), (col, 0), (g.add(ReduceSum(axes=(-1,)), [(xy, 0)]), 0),
+                 (g.add(ReduceSum(axes=(-1,)), [(g.add(Add(), [(tiny, 0), (col, 0)]), 0)]), 0)]
+    backend = NumbaBackend(native=False, parallel_min_size=parallel_min_size)
+    assert backend.generate_source(g, native=False).count("def kernel") == 2   # one kernel, serial and prange
+    xv = np.full((4, 512), 1e-5, np.float32)
     yv = np.where(np.arange(4 * 512).reshape(4, 512) % 2, np.inf, np.nan).astype(np.float32)
-    out = NumbaBackend(native=False, parallel_min_size=parallel_min_size).compile(g)([xv, yv])
-    assert np.isnan(out[0]).all() and np.isnan(out[2]).all()
-    np.testing.assert_allclose(out[1], xv / np.float32(1e-40), rtol=1e-6)
+    cv = np.full((4, 1), 1e-40, np.float32)
+    out = backend.compile(g)([xv, yv, cv])
+    assert np.isnan(out[0]).all() and np.isnan(out[3]).all()
+    want = xv / np.float32(1e-40)                   # 1e35: 1 / 1e-40 alone is inf in float32
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(out[1], want, rtol=1e-6)
+    np.testing.assert_allclose(out[2], want, rtol=1e-6)
+    np.testing.assert_allclose(out[4], want.sum(-1, keepdims=True) * 2, rtol=1e-5)
 
 
 def test_a_division_by_a_row_sum_multiplies_by_its_reciprocal():

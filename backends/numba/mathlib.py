@@ -92,6 +92,19 @@ def _f32_bits(typingctx, x):
     return None
 
 
+@cached_njit(fastmath={"contract"}, error_model="numpy")
+def _exp_reduced(c, n):
+    """exp(c - n ln2) for |c - n ln2| <= ln2/2: a two-step (Cody-Waite) reduction, then
+    1 + r + r**2 q(r), q a cubic fitted for relative error (1.1e-7 in exact arithmetic)."""
+    r = c - n * C.LN2_HI
+    r = r - n * C.LN2_LO
+    p = C.Q0 * r + C.Q1
+    p = p * r + C.Q2
+    p = p * r + C.Q3
+    p = p * r + C.ONE
+    return p * r + C.ONE
+
+
 # The rounding-bias trick needs (t + B) - B kept as written, so fexp may only
 # contract (fuse multiply-adds), never reassociate.
 @cached_njit(fastmath={"contract"}, error_model="numpy")
@@ -104,21 +117,13 @@ def fexp(x):
     2**-127 has an all-zero bit pattern (exp(x <= -87.68) is 0) and 2**128
     that of inf (exp(x > 88.38) is inf). Both clamps pass NaN through
     (``x < lo`` is false for NaN) and the arithmetic keeps it NaN. exp(r) on
-    |r| <= ln2/2 is 1 + r + r**2 q(r), q a cubic fitted for relative error
-    (1.1e-7 in exact arithmetic).
+    |r| <= ln2/2 is ``_exp_reduced``.
     """
     c = C.EXP_LO if x < C.EXP_LO else x
     t = c * C.LOG2E + C.ROUND_BIAS
     biased = C.ROUND_BIAS_HI if t > C.ROUND_BIAS_HI else t
     n = biased - C.ROUND_BIAS
-    r = c - n * C.LN2_HI
-    r = r - n * C.LN2_LO
-    p = C.Q0 * r + C.Q1
-    p = p * r + C.Q2
-    p = p * r + C.Q3
-    p = p * r + C.ONE
-    p = p * r + C.ONE
-    return p * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + C.EXP_ONE_BITS)
+    return _exp_reduced(c, n) * _i32_as_f32((_f32_bits(biased) << np.int32(23)) + C.EXP_ONE_BITS)
 
 
 @cached_njit(fastmath={"contract"}, error_model="numpy")
@@ -135,14 +140,7 @@ def fexp_capped(x):
     c = C.EXP_LO if x < C.EXP_LO else x
     t = c * C.LOG2E + C.ROUND_BIAS_EXP
     n = t - C.ROUND_BIAS_EXP
-    r = c - n * C.LN2_HI
-    r = r - n * C.LN2_LO
-    p = C.Q0 * r + C.Q1
-    p = p * r + C.Q2
-    p = p * r + C.Q3
-    p = p * r + C.ONE
-    p = p * r + C.ONE
-    return p * _i32_as_f32(_f32_bits(t) << np.int32(23))
+    return _exp_reduced(c, n) * _i32_as_f32(_f32_bits(t) << np.int32(23))
 
 
 @cached_njit(fastmath=_FLAGS, error_model="numpy")

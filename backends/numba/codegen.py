@@ -37,8 +37,8 @@ HEADER = '''\
 import math
 import numpy as np
 from numba import njit, prange
-from netjit.backends.numba.mathlib import (bdim, expand, fexp, fexp_capped, fmaximum, fminimum,
-                                           fsigmoid, ftanh, imatmul, radd)
+from netjit.backends.numba.mathlib import (add_ieee, bdim, expand, fexp, fexp_capped, fmaximum,
+                                           fminimum, fsigmoid, ftanh, imatmul, radd)
 ''' + ("from netjit.backends.numba.blas import dgemm, sgemm\n" if blas.AVAILABLE else "")
 
 
@@ -86,7 +86,7 @@ class Generated:
 
 #: Identifiers the generated code uses itself; a readable value name never takes one.
 _RESERVED = re.compile(r"^(j|i\d+|k\d+|g\d+_.*|kernel\d+.*|np|math|njit|prange|bdim|expand|fexp|fexp_capped|fsigmoid"
-                       r"|ftanh|fmaximum|fminimum|imatmul|radd|sgemm|dgemm|psgemm|psgemm_bias|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
+                       r"|ftanh|fmaximum|fminimum|imatmul|radd|add_ieee|acc_add|sgemm|dgemm|psgemm|psgemm_bias|inputs|state|run|host_call|bad_arity|runtime_error|exc|[A-Z_]+|_.*)$")
 #: A canonical value name in generated code (``v12``), also inside ``pool_v12``, ``g0_v12``.
 _CANON = re.compile(r"(?<![A-Za-z0-9.])v(\d+)(?![A-Za-z0-9])")
 
@@ -223,7 +223,9 @@ class _Generator:
             "    except NETJIT_ERRORS:", "        raise",
             "    except RUNTIME_ERRORS as exc:", "        raise runtime_error(exc, inputs, state) from exc"]
         header = HEADER + (PACKED_HEADER if any(g.op(n).name == "PackedMatMul" for n in g.nodes()) else "")
-        module = "\n".join([MODULE_HEADER, header] + self.consts.lines() + ["", ""]) + self.module.text()
+        # a float reduction adds through acc_add: reassociating (vectorised) from level 1
+        acc = f"acc_add = {'radd' if self.opt.fastmath >= 1 else 'add_ieee'}"
+        module = "\n".join([MODULE_HEADER, header, acc] + self.consts.lines() + ["", ""]) + self.module.text()
         wrapper = "def run(inputs, state=None):\n" + "\n".join(body) + "\n"
         ops = [f"{g.op(n).name}({self.labels[(n, 0)] if g.types(n) else n})" for n in g.nodes()
                if n not in g.inputs]
@@ -298,6 +300,7 @@ class _Generator:
         m.line(f"@njit({flags})")
         params = [self.names[v] for v in args] + list(pools.values())
         m.line(f"def {name}({', '.join(params)}):")
+        self.consts.nonpositive.clear()     # temporaries are named per kernel (g0_t1, ...)
         with m.indent():
             for gid, it in enumerate(items):
                 if isinstance(it, LoopGroup):

@@ -221,7 +221,8 @@ class GroupEmitter:
         """Whether ``ins`` divides a float by a value the row's reductions computed
         (softmax's sum, layer norm's deviation): at fast-math >= 1 it multiplies
         by the reciprocal, which LLVM computes once per row (<= 1.5 ulp from the
-        quotient). Not for constants or input columns: 1 / a denormal is inf."""
+        quotient; inf where the reduction is a denormal, as under arcp before). Not
+        for constants or input columns, whose denormals are ordinary inputs."""
         return ins.op.name == "Div" and self.ctx.fastmath >= 1 and ins.level == "full" \
             and np.dtype(ins.dtype).kind == "f" and all(np.dtype(d) == np.dtype(ins.dtype) for d in dts) \
             and self.g.level_of(ins.args[1]) == "row" and self.from_reduction(ins.args[1])
@@ -239,10 +240,10 @@ class GroupEmitter:
         return False
 
     def below_row_max(self, ins) -> bool:
-        """Whether ``ins`` is ``x - max(x)`` over the row (softmax's shift): <= 0 or
-        NaN, or a rounding error above 0 where contraction fuses a product in
-        ``x`` into the subtraction; far below ``fexp_capped``'s 88.37 either way."""
-        if ins.op.name != "Sub" or ins.args[1][0] != "i":
+        """Whether ``ins`` is ``x - max(x)`` over the row (softmax's shift) for an input
+        ``x``: <= 0 or NaN. Not for a computed ``x``: contraction may fuse a product
+        in it into the subtraction, whose unrounded result can be far above 0."""
+        if ins.op.name != "Sub" or ins.args[1][0] != "i" or ins.args[0][0] != "e":
             return False
         m = self.g.instrs[ins.args[1][1]]
         return m.reduce and m.op.name == "ReduceMax" and m.args[0] == ins.args[0] \
@@ -528,7 +529,7 @@ class GroupEmitter:
             cmp = ">" if ins.op.name == "ReduceMax" else "<"
             return f"_v = {v}; {acc} = _v if _v {cmp} {acc} else {acc}"
         if np.dtype(ins.dtype).kind == "f":
-            return f"{acc} = radd({acc}, {v})"
+            return f"{acc} = acc_add({acc}, {v})"
         return f"{acc} += {v}"
 
     def finish(self, k: int) -> str:

@@ -239,14 +239,14 @@ def _reduce_row(w, op, t) -> None:
         w.line(f"for _jb in range(0, _i, {SUM_BLOCK}):")
         w.line(f"    _blk = {cast}(0)")
         w.line(f"    for _j in range(_jb, min(_jb + {SUM_BLOCK}, _i)):")
-        w.line(f"        _blk = radd(_blk, {cast}(_x2[_q, _j]))")
+        w.line(f"        _blk = acc_add(_blk, {cast}(_x2[_q, _j]))")
         w.line("    _acc += _blk")
         if name == "ReduceMean":
             w.line(f"_acc = {cast}(_acc / _i)")
     else:
         w.line(f"_acc = {cast}(0)")
         w.line("for _j in range(_i):")
-        w.line(f"    _acc = radd(_acc, {cast}(_x2[_q, _j]))" if dt.kind == "f" else f"    _acc += {cast}(_x2[_q, _j])")
+        w.line(f"    _acc = acc_add(_acc, {cast}(_x2[_q, _j]))" if dt.kind == "f" else f"    _acc += {cast}(_x2[_q, _j])")
         if name == "ReduceMean":
             w.line(f"_acc = {cast}(_acc / _i)")
     w.line("_r[_q] = _acc")

@@ -203,6 +203,12 @@ def radd(typingctx, a, b):
     return None
 
 
+@njit(inline="always")
+def add_ieee(a, b):
+    """a + b for a reduction's accumulator at fast-math level 0: in order, as IEEE adds."""
+    return a + b
+
+
 @cached_njit(fastmath=_FLAGS, error_model="numpy")
 def fsigmoid(x):
     """1 / (1 + exp(-x)) with ``fexp``."""

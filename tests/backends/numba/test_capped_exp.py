@@ -6,7 +6,7 @@ from numba import njit
 from netjit.backends.numba import NumbaBackend
 from netjit.backends.reference import ReferenceBackend
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import Exp, Mul, Placeholder, ReduceMax, ReduceSum, Div, Sub
+from netjit.compiler.ops import Assign, Div, Exp, Mul, Placeholder, ReduceMax, ReduceSum, Sub, TensorType
 from netjit.backends.numba.mathlib import fexp, fexp_capped
 
 
@@ -39,11 +39,38 @@ def _graph(shift_by_other=False, product=False):
     return g
 
 
-@pytest.mark.parametrize("shift_by_other, capped", [(False, True), (True, False)])
-def test_only_a_shift_by_the_rows_own_max_gets_the_capped_exp(shift_by_other, capped):
-    src = NumbaBackend().generate_source(_graph(shift_by_other), native=False)
+@pytest.mark.parametrize("shift_by_other, product, capped", [(False, False, True), (True, False, False),
+                                                             (False, True, False)])
+def test_only_an_input_shifted_by_its_rows_max_gets_the_capped_exp(shift_by_other, product, capped):
+    # a computed x is left out: contraction may fuse x = a * b into the subtraction,
+    # whose unrounded a * b - max(x) can be far above 0 for large products
+    src = NumbaBackend().generate_source(_graph(shift_by_other, product), native=False)
     assert ("fexp_capped(" in src) == capped
     assert ("fexp(" in src) != capped
+
+
+def _two_kernels():
+    """exp(x - max(x)), a host Assign of it, then exp(a * x - a): two kernels whose temporaries
+    have the same names (g0_t1), and only the first is bounded."""
+    g = Graph("two_kernels")
+    x = g.add(Placeholder(np.float32, (1, 4)), names=["x"])
+    g.inputs.append(x)
+    e0 = g.add(Exp(), [(g.add(Sub(), [(x, 0), (g.add(ReduceMax(axes=(-1,)), [(x, 0)]), 0)]), 0)])
+    a = g.add(Assign(var_name="w", var_type=TensorType(np.dtype(np.float32), (1, 4))), [(e0, 0)])
+    e1 = g.add(Exp(), [(g.add(Sub(), [(g.add(Mul(), [(a, 0), (x, 0)]), 0), (a, 0)]), 0)])
+    g.outputs = [(e1, 0)]
+    return g
+
+
+def test_a_later_kernel_does_not_inherit_an_earlier_kernels_bound():
+    src = NumbaBackend().generate_source(_two_kernels(), native=False)
+    first, *later = src.split("# wrapper")[0].split("def kernel")[1:]
+    assert "fexp_capped(" in first and later and all("fexp_capped(" not in k and "fexp(" in k for k in later)
+    x = np.array([[0.0, 10.0, 100.0, 1000.0]], np.float32)    # e0 = [0, 0, 0, 1]: exp(999) is inf
+    got = NumbaBackend(native=False).compile(_two_kernels())([x])[0]
+    with np.errstate(all="ignore"):
+        want = ReferenceBackend().compile(_two_kernels())([x])[0]
+    np.testing.assert_array_equal(got, want)
 
 
 ROWS = np.array([[0.5, -3.0, 2.0, 1e30],

@@ -129,8 +129,25 @@ def test_a_division_by_a_row_sum_multiplies_by_its_reciprocal():
     src = NumbaBackend().generate_source(g, native=False)
     quotients = re.findall(r"= \((\w+) (\*|/) \((k\d+) / (\w+)\)\)", src)
     assert quotients and all(q[1] == "*" for q in quotients)      # e * (1 / s), hoisted by LLVM
-    assert re.search(r"radd\(g0_b\d+, ", src)                  # the row sum reassociates alone
+    assert re.search(r"acc_add\(g0_b\d+, ", src) and "acc_add = radd" in src  # the row sum reassociates alone
     fast = NumbaBackend(parallel_min_size=1).compile(g)([X])[0]
     h = np.tanh(X) + 1 / (1 + np.exp(-X))
     e = np.exp(h - h.max(-1, keepdims=True))
     np.testing.assert_allclose(fast, e / e.sum(-1, keepdims=True), rtol=2e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("axes", [(-1,), None])
+def test_level_0_sums_in_order(axes):
+    """fastmath=0 is IEEE: a float32 row sum adds in order, as a sequential loop does
+    (reassociated, 1e8 + 1 - 1e8 loses the 1s that land beside 1e8)."""
+    g = Graph("strict")
+    x = g.add(Placeholder(np.float32, (None, None)), names=["x"])
+    g.inputs.append(x)
+    g.outputs = [(g.add(ReduceSum(axes=axes), [(g.add(Add(), [(x, 0), (x, 0)]), 0)]), 0)]
+    xv = np.tile(np.array([1e8, 1, -1e8, 1, 3, 5, 7, 9], np.float32), (2, 64))
+    rows = (xv + xv).reshape(2, -1) if axes else (xv + xv).reshape(1, -1)
+    seq = np.zeros(len(rows), np.float32)
+    for j in range(rows.shape[1]):
+        seq = (seq + rows[:, j]).astype(np.float32)
+    got = NumbaBackend(native=False, fastmath=0, parallel=False).compile(g)([xv])[0]
+    np.testing.assert_array_equal(got.ravel(), seq)

@@ -129,7 +129,6 @@ class _Consts:
         self.fastmath = fastmath
         self.globals: dict = {}        # (dtype, repr) -> name
         self.values: dict = {}         # name -> python value
-        self.nonpositive: set = set()  # temporaries known to be <= 0 or NaN
 
     def const(self, value, dtype) -> str:
         dt = np.dtype(dtype)
@@ -143,9 +142,6 @@ class _Consts:
 
     def literal_of(self, arg: str):
         return self.values.get(arg)
-
-    def is_nonpositive(self, arg: str) -> bool:
-        return arg in self.nonpositive
 
     def lines(self) -> list:
         out = []
@@ -300,7 +296,6 @@ class _Generator:
         m.line(f"@njit({flags})")
         params = [self.names[v] for v in args] + list(pools.values())
         m.line(f"def {name}({', '.join(params)}):")
-        self.consts.nonpositive.clear()     # temporaries are named per kernel (g0_t1, ...)
         with m.indent():
             for gid, it in enumerate(items):
                 if isinstance(it, LoopGroup):

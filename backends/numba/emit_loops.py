@@ -24,6 +24,24 @@ from .writer import Writer
 _ROW_BLOCKS = 64
 
 
+class _GroupScalars:
+    """The ``ScalarContext`` of one group: the module's constants, and which of the
+    group's own temporaries are known to be <= 0 (temporaries are named per group,
+    so a fact about ``g0_t1`` holds in this group only)."""
+
+    def __init__(self, consts, nonpositive: set):
+        self.consts, self.fastmath, self.nonpositive = consts, consts.fastmath, nonpositive
+
+    def const(self, value, dtype) -> str:
+        return self.consts.const(value, dtype)
+
+    def literal_of(self, arg: str):
+        return self.consts.literal_of(arg)
+
+    def is_nonpositive(self, arg: str) -> bool:
+        return arg in self.nonpositive
+
+
 class GroupEmitter:
     """Writes one group; ``names`` maps graph values to kernel variable names."""
 
@@ -48,6 +66,8 @@ class GroupEmitter:
         #: rank-0 exts, read once before the loops: ``v[()]`` inside a prange body
         #: fails numba's parfor lowering (it types ``v`` as a scalar there)
         self.scalars = {i: f"{self.p}s{i}" for i, e in enumerate(group.exts) if e.rank == 0}
+        self.ctx = _GroupScalars(ctx, {f"{self.p}t{k}" for k, ins in enumerate(group.instrs)
+                                       if self.below_row_max(ins)})
 
     # -- shapes -------------------------------------------------------------
     def contributors(self, k: int) -> list:
@@ -213,8 +233,6 @@ class GroupEmitter:
             expr = scalar_expr(ins.op, args, dts, ins.dtype, self.ctx)
             if self.divides_by_row_value(ins, dts):
                 expr = f"({args[0]} * ({self.ctx.const(1, ins.dtype)} / {args[1]}))"
-            if self.below_row_max(ins):
-                self.ctx.nonpositive.add(f"{self.p}t{k}")
         self.w.line(f"{self.p}t{k} = {expr}")
 
     def divides_by_row_value(self, ins, dts) -> bool:

@@ -24,6 +24,7 @@ SNAPSHOTS = pathlib.Path(__file__).parent / "snapshots"
 #: workload -> (net builder, small inputs of the benchmark's ranks and dtypes)
 WORKLOADS = {
     "w1": (W.w1_net, lambda: {"x": np.linspace(-3, 3, 1000, dtype=np.float32)}),
+    "w1_native": (W.w1_net, lambda: {"x": np.linspace(-3, 3, 5000, dtype=np.float32)}),
     "w2": (W.w2_net, lambda: {"x": np.ones((3, 784), np.float32)}),
     "w3": (W.w3_net, W.w3_inputs),
     "w4": (W.w4_net, lambda: {"x": np.ones((5, 1024), np.float32)}),

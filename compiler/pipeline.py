@@ -27,13 +27,13 @@ from typing import Iterator, Mapping, Sequence
 from netjit.errors import CompilationError, InvalidArgumentError, NotFoundError
 
 from .ir import Graph
-from .lowering import Lowered, lower
-from .net import OpDef
+from .frontend.lowering import Lowered, lower_net
+from .frontend.net import OpDef
+from .ir.reachability import remove_unneeded
 from .ops import TensorType
 from .partition import partition
 from .placement import Placer
-from .prune import prune
-from .segments import SegmentPlan, split
+from .segments import Segmentation, split
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def build_graph(ops: Sequence[OpDef], name: str, feeds: Mapping[str, TensorType]
     for f in feeds:
         if f not in blobs:
             raise NotFoundError(f"cannot feed {f!r}: no blob of that name in net {name!r}")
-    lowered = lower(ops, name, feeds, inputs)
+    lowered = lower_net(ops, name, feeds, inputs)
     graph = lowered.graph
     graph.outputs = [resolve(lowered, ops, name, f, "fetch") for f in fetches]
     graph.targets = list(dict.fromkeys(resolve(lowered, ops, name, t, "run target")[0] for t in targets))
@@ -175,8 +175,8 @@ class CompiledSignature:
 
     graph: Graph                      # optimised and placed, before partitioning (deferred: the segment's)
     partitions: dict[str, Graph]      # per device, with Send/Recv
-    plan: SegmentPlan
-    executables: list                 # one per segment of ``plan``
+    segmentation: Segmentation
+    executables: list                 # one per segment of ``segmentation``
     trace: CompileTrace
 
 
@@ -219,11 +219,11 @@ def compile_signature(ops: Sequence[OpDef], name: str, feeds: Mapping[str, Tenso
     for dev, part in parts.graphs.items():
         with trace.passes(f"POST_PARTITIONING {dev}", ctx):
             run_phase(part, Phase.POST_PARTITIONING, ctx)
-    plan = _split(parts, trace, by_feeds, name)
-    _dump_partitions(ctx, parts.graphs, plan)
-    executables = _compile_segments(plan, trace, backend, lambda seg: compile_graph(seg.graph, backend, config))
+    segmentation = _split(parts, trace, by_feeds, name)
+    _dump_partitions(ctx, parts.graphs, segmentation)
+    executables = _compile_segments(segmentation, trace, backend, lambda seg: compile_graph(seg.graph, backend, config))
     trace.seal()
-    return CompiledSignature(graph, parts.graphs, plan, executables, trace)
+    return CompiledSignature(graph, parts.graphs, segmentation, executables, trace)
 
 
 def _partition(graph: Graph, trace: CompileTrace):
@@ -233,17 +233,17 @@ def _partition(graph: Graph, trace: CompileTrace):
     return parts
 
 
-def _split(parts, trace: CompileTrace, by_feeds: bool, name: str) -> SegmentPlan:
+def _split(parts, trace: CompileTrace, by_feeds: bool, name: str) -> Segmentation:
     with trace.span("segments", "compile") as info:
-        plan = split(parts, by_feeds=by_feeds, name=name)
-        info["segments"] = len(plan.segments)
-    return plan
+        segmentation = split(parts, by_feeds=by_feeds, name=name)
+        info["segments"] = len(segmentation.segments)
+    return segmentation
 
 
-def _compile_segments(plan: SegmentPlan, trace: CompileTrace, backend, compile_one) -> list:
+def _compile_segments(segmentation: Segmentation, trace: CompileTrace, backend, compile_one) -> list:
     """``compile_one(segment)`` for each segment, each timed with its tier and cache hit."""
     executables = []
-    for seg in plan.segments:
+    for seg in segmentation.segments:
         with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
             exe = compile_one(seg)
             info["tier"] = getattr(exe, "tier", None)
@@ -284,22 +284,22 @@ def _compile_deferred(graph: Graph, name: str, feeds: list, fetches: Sequence[st
     Pruning decides what runs (an Assign nobody needs must not), so it
     comes first; the other passes, plugins' too, only rewrite how it is
     computed, and every op has a reference implementation to run unrewritten.
-    The plan keeps the segment's inputs and outputs, which passes preserve
+    The segmentation keeps the segment's inputs and outputs, which passes preserve
     (``_optimize_segment`` checks). A pass that fails there fails the calls
     after the first, as a failed numba compile does.
     """
     with trace.span("prune", "compile"):
-        prune(graph)
+        remove_unneeded(graph)
     with trace.span("placement", "compile", devices=list(placer.devices)):
         placer.place(graph)
     parts = _partition(graph, trace)
-    plan = _split(parts, trace, False, name)
-    signature = CompiledSignature(graph, parts.graphs, plan, [], trace)
+    segmentation = _split(parts, trace, False, name)
+    signature = CompiledSignature(graph, parts.graphs, segmentation, [], trace)
 
     def compile_one(seg):
         prepare = functools.partial(_optimize_segment, signature, seg.device, config, feeds, fetches, targets)
         return backend.compile_deferred(seg.graph, prepare, **backend_options(config))
-    signature.executables = _compile_segments(plan, trace, backend, compile_one)
+    signature.executables = _compile_segments(segmentation, trace, backend, compile_one)
     trace.seal()
     return signature
 
@@ -337,7 +337,7 @@ def _optimize_segment(signature: CompiledSignature, device: str, config, feeds, 
     return graph
 
 
-def _dump_partitions(ctx, partitions: Mapping[str, Graph], plan: SegmentPlan) -> None:
+def _dump_partitions(ctx, partitions: Mapping[str, Graph], segmentation: Segmentation) -> None:
     """With a dump directory, write the final partition and segment graphs beside the pass dumps."""
     folders = [getattr(i, "dir", None) for i in ctx.instruments if type(i).__name__ == "DumpInstrument"]
     folder = next((f for f in folders if f is not None), None)
@@ -345,7 +345,7 @@ def _dump_partitions(ctx, partitions: Mapping[str, Graph], plan: SegmentPlan) ->
         return
     (folder / "partitions.txt").write_text("\n\n".join(str(g) for g in partitions.values()) + "\n")
     lines = []
-    for i, seg in enumerate(plan.segments):
+    for i, seg in enumerate(segmentation.segments):
         lines.append(f"# segment {i} on {seg.device}, level {seg.level}, after {list(seg.after)}")
         lines.append(f"#   inputs {list(seg.inputs)}\n#   outputs {list(seg.outputs)}")
         lines.append(str(seg.graph) + "\n")

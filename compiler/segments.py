@@ -50,7 +50,7 @@ class Segment:
 
 
 @dataclass
-class SegmentPlan:
+class Segmentation:
     segments: list[Segment] = field(default_factory=list)
     #: Key of each fetch, in the placed graph's output order.
     fetches: list[Key] = field(default_factory=list)
@@ -139,20 +139,20 @@ class _Splitter:
         return list(nx.lexicographical_topological_sort(deps, key=key)), deps
 
 
-def split(parts: Partitioned, by_feeds: bool = False, name: str = "graph") -> SegmentPlan:
+def split(parts: Partitioned, by_feeds: bool = False, name: str = "graph") -> Segmentation:
     """Split partitions into segments; see the module docstring."""
     if len(parts.graphs) == 1 and not by_feeds:
         return _one_segment(parts, name)
     return _split_levels(parts, by_feeds, name)
 
 
-def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> SegmentPlan:
+def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> Segmentation:
     """The general ``split``: segments by (device, level, feed set)."""
     sp = _Splitter(parts, by_feeds)
     sp.assign()
     order, deps = sp.group_order()
     index = {gk: i for i, gk in enumerate(order)}
-    plan = SegmentPlan(feeds=list(parts.feeds))
+    plan = Segmentation(feeds=list(parts.feeds))
     exported = _exports(sp, plan, parts)
     for gk in order:
         d = gk[0]
@@ -164,11 +164,11 @@ def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> SegmentPlan:
     return plan
 
 
-def _one_segment(parts: Partitioned, name: str) -> SegmentPlan:
+def _one_segment(parts: Partitioned, name: str) -> Segmentation:
     """``split`` of one partition without feed sets: every level is 0, so one segment
     (none if the run only fetches feeds)."""
     ((dev, g),) = parts.graphs.items()
-    plan = SegmentPlan(feeds=list(parts.feeds))
+    plan = Segmentation(feeds=list(parts.feeds))
     inputs = set(g.inputs)
     exported = set()
     for _, k in parts.fetches:
@@ -182,7 +182,7 @@ def _one_segment(parts: Partitioned, name: str) -> SegmentPlan:
     return plan
 
 
-def _exports(sp: _Splitter, plan: SegmentPlan, parts: Partitioned) -> set:
+def _exports(sp: _Splitter, plan: Segmentation, parts: Partitioned) -> set:
     """(device, value) pairs some other segment reads or the run fetches."""
     out = set()
     for d, g in sp.parts.items():

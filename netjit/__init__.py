@@ -8,27 +8,27 @@ package. The Caffe2 orchestration (workspaces, steps, tasks, NetBuilder),
 saved nets and run metadata load on first use (PEP 562), so a program that
 never touches them does not pay for importing them.
 """
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401
 
 import importlib
 
 from . import errors  # noqa: F401
 from .config import RunOptions, SessionConfig
 from netjit.compiler.device import Device, device
-from netjit.compiler.net import BlobReference, Net
+from netjit.compiler.frontend.net import BlobReference, Net
 from netjit.runtime.compiled_program import Program, compile
 from netjit.runtime.session import Session
 
 #: Public names loaded on first access: name -> module that defines it.
 _LAZY = {
-    "load": "netjit.compiler.net_io",
+    "load": "netjit.compiler.frontend.loading",
     "RunMetadata": "netjit.runtime.stats",
-    **dict.fromkeys(["ExecutionStep", "Plan", "execution_step", "to_execution_step"], "netjit.compiler.steps"),
+    **dict.fromkeys(["ExecutionStep", "Plan", "execution_step", "to_execution_step"], "netjit.compiler.frontend.steps"),
     **dict.fromkeys(["Cluster", "Node", "Task", "TaskGroup", "TaskOutput", "WorkspaceType", "final_output"],
-                    "netjit.compiler.task"),
-    **dict.fromkeys(["NetBuilder", "ops"], "netjit.compiler.net_builder"),
-    "Workspace": "netjit.runtime.workspace",
-    **dict.fromkeys(["CompiledRunnable", "LocalSession"], "netjit.runtime.local_session"),
+                    "netjit.compiler.frontend.task"),
+    **dict.fromkeys(["NetBuilder", "ops"], "netjit.compiler.frontend.net_builder"),
+    "Workspace": "netjit.runtime.caffe2.workspace",
+    **dict.fromkeys(["CompiledRunnable", "LocalSession"], "netjit.runtime.caffe2.local_session"),
 }
 
 __all__ = ["Net", "BlobReference", "device", "Session", "SessionConfig", "RunOptions",

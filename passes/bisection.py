@@ -76,7 +76,7 @@ def as_graph(net_or_graph, feeds: Mapping, fetches, targets=()) -> Graph:
     """A Graph, or a Net lowered for these feeds and fetches (not optimised)."""
     if isinstance(net_or_graph, Graph):
         return net_or_graph.copy()
-    from netjit.compiler.lowering import feed_type  # the tool sits above the pipeline
+    from netjit.compiler.frontend.lowering import feed_type  # the tool sits above the pipeline
     from netjit.compiler.pipeline import build_graph
     fetches = [fetches] if isinstance(fetches, str) else list(fetches or ())
     types = {str(k): feed_type(TensorType.of(v)) for k, v in feeds.items()}

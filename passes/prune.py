@@ -9,7 +9,7 @@ Placeholders stay: they are the signature the caller feeds.
 """
 from __future__ import annotations
 
-from netjit.compiler.prune import prune as prune_graph
+from netjit.compiler.ir.reachability import remove_unneeded
 
 from .phase import Phase
 from .registry import register_pass
@@ -18,4 +18,4 @@ from .registry import register_pass
 @register_pass("prune", phase=Phase.PRE_PLACEMENT, opt_level=0, required=True)
 def prune(graph, ctx) -> bool:
     """Remove every node no fetch or target needs."""
-    return prune_graph(graph)
+    return remove_unneeded(graph)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from netjit.compiler.net import Net
+from netjit.compiler.frontend.net import Net
 from netjit.config import SessionConfig
 
 from .session import Session

@@ -1,4 +1,4 @@
-"""The executor: runs a Plan's segments on an inter-op thread pool.
+"""The executor: runs a Schedule's segments on an inter-op thread pool.
 
 A segment starts as soon as its inputs have arrived. The thread finishing a
 segment runs one newly ready successor itself and hands the others to the
@@ -49,7 +49,7 @@ class Executor:
                 raise CancelledError("Run call was cancelled: the session is closing")
             self._live.add(rdv)
         first = ready[0] if ready else None
-        if not inline or first is None or rdv.deadline is not None or rdv.plan.segments[first].blocking:
+        if not inline or first is None or rdv.deadline is not None or rdv.schedule.segments[first].blocking:
             self.launch(rdv, state, ready)
             return
         self.launch(rdv, state, ready[1:])
@@ -70,12 +70,12 @@ class Executor:
 
     def _run(self, rdv: Rendezvous, state, i: int, caller: bool = False) -> None:
         """Run segment ``i``, then one segment it made ready (never a blocking one on the caller)."""
-        plan = rdv.plan
+        schedule = rdv.schedule
         state = RunState(state, rdv) if state is not None else None
         while i is not None:
             if rdv.error is not None:
                 return
-            seg = plan.segments[i]
+            seg = schedule.segments[i]
             args = [rdv.slots[s] for s in seg.in_slots]
             t0 = time.perf_counter()
             try:
@@ -87,7 +87,7 @@ class Executor:
                 rdv.stats.append(SegmentStat(seg.name, seg.device, threading.current_thread().name,
                                              t0, time.perf_counter() - t0, output_bytes(outs), seg.tier))
             ready = rdv.finish(i, outs)
-            if caller and ready and plan.segments[ready[0]].blocking:
+            if caller and ready and schedule.segments[ready[0]].blocking:
                 self.launch(rdv, state, ready)
                 return
             if ready:

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from netjit.compiler.lowering import feed_type, lower
+from netjit.compiler.frontend.lowering import feed_type, lower_net
 from netjit.compiler.pipeline import known_blobs
 from netjit.errors import CancelledError, DeadlineExceededError, InvalidArgumentError, NotFoundError
 
@@ -60,10 +60,10 @@ class PartialRun:
         self.pending_feeds = set(sig.feed_names)
         self.pending_fetches = set(sig.fetch_names)
         self.lock = threading.Lock()
-        plan = step.plan
-        self.feed_slot = {f: i for i, f in enumerate(plan.feeds)}
+        schedule = step.schedule
+        self.feed_slot = {f: i for i, f in enumerate(schedule.feeds)}
         self.fetch_slot = dict(zip(sig.fetch_names, step.fetch_slots))
-        self.needs = _feeds_needed(plan)
+        self.needs = _feeds_needed(schedule)
 
     def check_call(self, feeds: dict, fetch_names: list[str]) -> None:
         """TensorFlow's PRun checks, in its order."""
@@ -89,15 +89,15 @@ class PartialRun:
         return not self.pending_feeds and not self.pending_fetches
 
 
-def _feeds_needed(plan) -> dict[int, frozenset]:
+def _feeds_needed(schedule) -> dict[int, frozenset]:
     """Per slot: the feeds (names) its value depends on."""
     seg_needs: list[frozenset] = []
-    for seg in plan.segments:
-        own = frozenset(plan.feeds[i] for i in seg.feed_deps)
+    for seg in schedule.segments:
+        own = frozenset(schedule.feeds[i] for i in seg.feed_deps)
         seg_needs.append(own.union(*(seg_needs[j] for j in seg.after)))
     needs = {}
-    for slot, p in enumerate(plan.producer):
-        needs[slot] = frozenset([plan.feeds[slot]]) if p < 0 else seg_needs[p]
+    for slot, p in enumerate(schedule.producer):
+        needs[slot] = frozenset([schedule.feeds[slot]]) if p < 0 else seg_needs[p]
     return needs
 
 
@@ -161,7 +161,7 @@ def partial_run(registry: PartialRuns, handle, fetches: Any, feed_dict: Optional
         run.check_call(feeds, sig.fetch_names)
         arrays = {f: convert(f, v) for f, v in feeds.items()}
         for f, a in arrays.items():
-            check_feed(f, run.step.plan.feed_types[run.feed_slot[f]], a)
+            check_feed(f, run.step.schedule.feed_types[run.feed_slot[f]], a)
         try:
             for f, a in arrays.items():
                 executor.launch(run.rdv, state, run.rdv.feed(run.feed_slot[f], a))
@@ -188,7 +188,7 @@ def feed_types_before_feeding(ops, name: str, placeholders: dict, feed_names) ->
         t = placeholders.get(f)
         if t is None:
             if lowered is None:
-                lowered = lower(ops, name, {p: placeholders[p] for p in feed_names if p in placeholders})
+                lowered = lower_net(ops, name, {p: placeholders[p] for p in feed_names if p in placeholders})
             if f not in lowered.blobs:
                 raise InvalidArgumentError(f"cannot feed {f!r} in a partial run: its type is unknown "
                                            "before it is fed (feed a placeholder instead)")

@@ -6,14 +6,14 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from netjit.backends import get_backend
-from netjit.compiler.lowering import feed_type
-from netjit.compiler.net import OpDef
+from netjit.compiler.frontend.lowering import feed_type
+from netjit.compiler.frontend.net import OpDef
 from netjit.compiler.ops import TensorType, as_dtype
 from netjit.compiler.pipeline import compile_signature
 from netjit.compiler.placement import Placer
 from netjit.errors import InvalidArgumentError
 
-from .plan import build_plan
+from .schedule import build_schedule
 from .step import CompiledEntry
 
 
@@ -54,8 +54,8 @@ def compile_entry(ops: Sequence[OpDef], name: str, feed_types: Mapping[str, Tens
     # a static type of unknown rank checks less than the rank this signature was compiled for
     static = {f: t for f, t in dict(static).items() if t.shape is not None}
     types = tuple(static.get(f) or declared.get(f, ordered[f]) for f in feeds)
-    plan = build_plan(compiled, feeds, types, fetches)
-    return CompiledEntry(plan, compiled, tuple(feeds), tuple(fetches))
+    schedule = build_schedule(compiled, feeds, types, fetches)
+    return CompiledEntry(schedule, compiled, tuple(feeds), tuple(fetches))
 
 
 def signature_types(feed_names: Sequence[str], values: Sequence[np.ndarray]) -> dict[str, TensorType]:

@@ -14,27 +14,27 @@ from typing import Callable, Optional
 
 from netjit.errors import CancelledError, DeadlineExceededError
 
-from .plan import Plan
+from .schedule import Schedule
 
 
 class Rendezvous:
-    """Slots and scheduling state of one run of a Plan."""
+    """Slots and scheduling state of one run of a Schedule."""
 
-    __slots__ = ("plan", "slots", "pending", "done", "remaining", "error", "cond",
+    __slots__ = ("schedule", "slots", "pending", "done", "remaining", "error", "cond",
                  "deadline", "stats", "fed")
 
-    def __init__(self, plan: Plan, deadline: Optional[float] = None, stats: Optional[list] = None,
+    def __init__(self, schedule: Schedule, deadline: Optional[float] = None, stats: Optional[list] = None,
                  partial: bool = False):
-        self.plan = plan
-        self.slots: list = [None] * plan.n_slots
-        self.pending = [len(s.after) + (len(s.feed_deps) if partial else 0) for s in plan.segments]
-        self.done = [False] * len(plan.segments)
-        self.remaining = len(plan.segments)
+        self.schedule = schedule
+        self.slots: list = [None] * schedule.n_slots
+        self.pending = [len(s.after) + (len(s.feed_deps) if partial else 0) for s in schedule.segments]
+        self.done = [False] * len(schedule.segments)
+        self.remaining = len(schedule.segments)
         self.error: Optional[BaseException] = None
         self.cond = threading.Condition(threading.Lock())
         self.deadline = deadline
         self.stats = stats
-        self.fed = [not partial] * len(plan.feeds)
+        self.fed = [not partial] * len(schedule.feeds)
 
     @property
     def failed(self) -> bool:
@@ -49,11 +49,11 @@ class Rendezvous:
         with self.cond:
             self.slots[index] = value
             self.fed[index] = True
-            return self._release(s.index for s in self.plan.segments if index in s.feed_deps)
+            return self._release(s.index for s in self.schedule.segments if index in s.feed_deps)
 
     def finish(self, seg_index: int, outputs) -> list[int]:
         """Store a segment's outputs; returns the segments that became ready."""
-        seg = self.plan.segments[seg_index]
+        seg = self.schedule.segments[seg_index]
         slots = self.slots
         for targets, value in zip(seg.out_slots, outputs):
             for s in targets:
@@ -89,7 +89,7 @@ class Rendezvous:
                 timeout = None if self.deadline is None else self.deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
                     self.error = DeadlineExceededError(
-                        f"Timed out waiting for notification: run of {len(self.plan.segments)} "
+                        f"Timed out waiting for notification: run of {len(self.schedule.segments)} "
                         f"segment(s) did not finish before its deadline")
                     self.cond.notify_all()
                     break
@@ -102,7 +102,7 @@ class Rendezvous:
 
     def produced(self, slots) -> Callable[[], bool]:
         """A predicate: every slot in ``slots`` has been fed or computed."""
-        producers = [self.plan.producer[s] for s in slots]
+        producers = [self.schedule.producer[s] for s in slots]
         return lambda: all(self.done[p] if p >= 0 else True for p in producers)
 
     def cancel(self, message: str = "Run call was cancelled") -> None:

@@ -16,8 +16,8 @@ import threading
 import time
 from typing import Any, Mapping, Optional, Sequence
 
-from netjit.compiler.lowering import feed_type
-from netjit.compiler.net import static_types
+from netjit.compiler.frontend.lowering import feed_type
+from netjit.compiler.frontend.net import static_types
 from netjit.compiler.pipeline import known_blobs
 from netjit.compiler.placement import Placer, local_devices
 from netjit.config import RunOptions, SessionConfig
@@ -153,7 +153,7 @@ class Session:
         """
         self._check_open()
         deadline = deadline_of(timeout_s)
-        tiered = [seg.executable for entry in self._cache.entries() for seg in entry.plan.segments
+        tiered = [seg.executable for entry in self._cache.entries() for seg in entry.schedule.segments
                   if hasattr(seg.executable, "wait")]
         for exe in tiered:
             exe.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -342,7 +342,7 @@ class Session:
                              sig.target_names, partial=True)
         timeout = timeout_s if timeout_s is not None else self._timeout
         expires = deadline_of(timeout)
-        rdv = Rendezvous(step.plan, expires, partial=True)
+        rdv = Rendezvous(step.schedule, expires, partial=True)
         return self._partial.open(PartialRun(step, sig, rdv, expires), self._executor, self._variables)
 
     def partial_run(self, handle, fetches: Any, feed_dict: Optional[dict] = None) -> Any:

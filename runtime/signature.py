@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Optional
 
-from netjit.compiler.net import Net, OpDef
+from netjit.compiler.frontend.net import Net, OpDef
 from netjit.compiler.ir import Graph
 from netjit.errors import InvalidArgumentError, UnimplementedError
 

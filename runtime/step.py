@@ -1,9 +1,9 @@
-"""Compiled steps: a Plan built for sorted names, bound to a caller's order.
+"""Compiled steps: a Schedule built for sorted names, bound to a caller's order.
 
 ``CompiledEntry`` is what the executor cache keeps per signature (order
 independent). ``CompiledStep`` adapts it to one caller's feed and fetch order
 with everything precomputed: the feed checks, which caller value each input
-of a single-segment plan is, and where each fetch comes from, so a call does
+of a single-segment schedule is, and where each fetch comes from, so a call does
 no lookups and builds no dicts.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from netjit.compiler.ir import Graph
 from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
 
-from .plan import Plan
+from .schedule import Schedule
 from .fast_callable import acceptor
 from .rendezvous import Rendezvous
 
@@ -38,7 +38,7 @@ def check_feed(blob: str, expected: TensorType, value: np.ndarray) -> None:
 class CompiledEntry:
     """What the executor cache keeps per signature (order independent)."""
 
-    plan: Plan
+    schedule: Schedule
     compiled: object              # pipeline.CompiledSignature: graphs and the compile trace
     feeds: tuple[str, ...]        # sorted
     fetches: tuple[str, ...]      # sorted, may repeat
@@ -55,17 +55,17 @@ class CompiledEntry:
 class CompiledStep:
     """Runs a CompiledEntry with feeds and fetches in the caller's order."""
 
-    __slots__ = ("entry", "plan", "feed_names", "feed_order", "checks", "fetch_slots",
+    __slots__ = ("entry", "schedule", "feed_names", "feed_order", "checks", "fetch_slots",
                  "direct", "exe", "call", "args", "pick", "_accepts")
 
     def __init__(self, entry: CompiledEntry, feed_names: Sequence[str], fetch_names: Sequence[str]):
         self.entry = entry
-        plan = self.plan = entry.plan
+        schedule = self.schedule = entry.schedule
         self.feed_names = tuple(feed_names)
         position = {name: i for i, name in enumerate(feed_names)}
         #: caller index of each sorted feed (= slot)
-        self.feed_order = tuple(position[f] for f in plan.feeds)
-        caller_types = {f: t for f, t in zip(plan.feeds, plan.feed_types)}
+        self.feed_order = tuple(position[f] for f in schedule.feeds)
+        caller_types = {f: t for f, t in zip(schedule.feeds, schedule.feed_types)}
         self.checks = tuple((f, caller_types[f], caller_types[f].dtype,
                              None if caller_types[f].shape is None else len(caller_types[f].shape),
                              tuple((a, d) for a, d in enumerate(caller_types[f].shape or ()) if d is not None))
@@ -73,15 +73,15 @@ class CompiledStep:
         sorted_pos: dict = {}
         for i, name in enumerate(entry.fetches):
             sorted_pos.setdefault(name, i)
-        self.fetch_slots = tuple(plan.fetch_slots[sorted_pos[name]] for name in fetch_names)
+        self.fetch_slots = tuple(schedule.fetch_slots[sorted_pos[name]] for name in fetch_names)
         self._accepts = acceptor(self.checks)
-        self.direct = plan.direct
+        self.direct = schedule.direct
         self.exe = self.call = self.args = self.pick = None
         if self.direct:
             self._bind_direct()
 
     def _bind_direct(self) -> None:
-        seg = self.plan.segments[0]
+        seg = self.schedule.segments[0]
         self.exe = seg.executable
         self.call = entry(self.exe)
         when_compiled(self.exe, self._use_compiled)
@@ -122,7 +122,7 @@ class CompiledStep:
     def run(self, values: Sequence[np.ndarray], state, executor, deadline: Optional[float] = None,
             stats: Optional[list] = None) -> list:
         """Run on the executor's pool and wait (bounded by ``deadline``, monotonic seconds)."""
-        rdv = Rendezvous(self.plan, deadline, stats)
+        rdv = Rendezvous(self.schedule, deadline, stats)
         for slot, i in enumerate(self.feed_order):
             rdv.slots[slot] = values[i]
         executor.start(rdv, state, rdv.ready(), inline=True)

@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from netjit import __version__ as netjit_version
+from netjit.version import __version__ as netjit_version
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Const
 from netjit.errors import CompilationError

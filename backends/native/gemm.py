@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from netjit import __version__ as netjit_version
+from netjit.version import __version__ as netjit_version
 
 from ..numba import cache
 from . import gemm_ir, host

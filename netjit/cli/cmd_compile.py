@@ -58,7 +58,7 @@ def _segments(full) -> list[tuple]:
     """(name, device, nodes, compile seconds, executable) per segment of the pipeline's plan."""
     spans = {e.name: e for e in full.trace.events}
     rows = []
-    for seg, exe in zip(full.plan.segments, full.executables):
+    for seg, exe in zip(full.segmentation.segments, full.executables):
         span = spans.get(f"compile {seg.name}")
         rows.append((seg.name, seg.device, len(seg.graph), span.duration if span else 0.0, exe))
     return rows
@@ -90,7 +90,7 @@ def _dump(compiled, segments, directory: Path, backend: str) -> list[str]:
 
 
 def exe_graph(full, name: str):
-    return next(seg.graph for seg in full.plan.segments if seg.name == name)
+    return next(seg.graph for seg in full.segmentation.segments if seg.name == name)
 
 
 def run_compile(args, out: Out) -> int:

@@ -19,8 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from netjit.compiler.lowering import feed_type
-from netjit.compiler.net import Net
+from netjit.compiler.frontend.lowering import feed_type
+from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
 from netjit.errors import InvalidArgumentError, NotFoundError
 
@@ -32,7 +32,7 @@ def load_net(spec: str) -> Net:
         return _net_from_function(module, func, spec)
     path, _, name = spec.partition("#")
     if Path(path).suffix == ".json":
-        from netjit.compiler.net_io import load_net as load_saved
+        from netjit.compiler.frontend.loading import load_net as load_saved
         return load_saved(path, name or None)
     raise InvalidArgumentError(f"cannot read net {spec!r}: expected a saved net (file.json), "
                                "path/to/module.py:function or package.module:function")

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 from netjit.compiler import pipeline
 from netjit.compiler.ir import Graph
-from netjit.compiler.prune import prune
+from netjit.compiler.ir.reachability import remove_unneeded
 from netjit.config import SessionConfig
 from netjit.errors import NotFoundError, UnimplementedError
 
@@ -71,7 +71,7 @@ def compile_stages(net, sig: Signature, until: str = "optimized", config: Option
     t0 = time.perf_counter()
     graph, _ = pipeline.build_graph(net.ops, net.name, sig.feeds, sig.fetches)
     if do_prune:
-        prune(graph)
+        remove_unneeded(graph)
     _done(out, "lowered", graph, t0, on_step)
     if until == "lowered":
         return out

@@ -38,7 +38,7 @@ def _segment_sources(net, fetch, feeds: dict, tmp_path, **config) -> str:
         sess.run(fetch, feeds)
         (entry,) = sess._cache.entries()
         parts = []
-        for seg, exe in zip(entry.compiled.plan.segments, entry.compiled.executables):
+        for seg, exe in zip(entry.compiled.segmentation.segments, entry.compiled.executables):
             text = exe.source
             if hasattr(exe, "wrapper_source"):
                 text += "\n# --- wrapper ---\n" + exe.wrapper_source

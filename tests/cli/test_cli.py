@@ -271,8 +271,8 @@ def test_hostile_net_file_is_one_clean_line(work, cli, edit, where):
 
 
 def test_inspect_one_net_of_a_saved_plan(work, cli):
-    from netjit.compiler.net_io import save_plan
-    from netjit.compiler.steps import Plan, execution_step
+    from netjit.compiler.frontend.saving import save_plan
+    from netjit.compiler.frontend.steps import Plan, execution_step
     a, b = build_demo_net(), build_demo_net()
     plan = Plan("two")
     plan.AddStep(execution_step("both", [a, b]))

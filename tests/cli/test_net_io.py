@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import netjit as nj
-from netjit.compiler.net import OpDef
-from netjit.compiler.net_io import LoadError, net_to_json
+from netjit.compiler.frontend.net import OpDef
+from netjit.compiler.frontend.loading import LoadError
+from netjit.compiler.frontend.saving import net_to_json
 from netjit.compiler.ops import Softmax, TensorType
 from netjit.compiler.pipeline import build_graph
 from netjit.errors import InvalidArgumentError
@@ -170,7 +171,7 @@ def test_load_budget_refuses_huge_constants(tmp_path, monkeypatch):
 
 def counting_plan():
     """init sets acc; a loop adds 1 three times; a second step scales it."""
-    from netjit.compiler.steps import Plan, execution_step
+    from netjit.compiler.frontend.steps import Plan, execution_step
     init = nj.Net("init")
     init.Const(np.zeros(3, np.float32), "acc")
     body = nj.Net("body")
@@ -184,7 +185,7 @@ def counting_plan():
 
 
 def test_plan_round_trip_runs_the_same(tmp_path):
-    from netjit.compiler.net_io import load_net
+    from netjit.compiler.frontend.loading import load_net
     plan = counting_plan()
     plan.save(tmp_path / "p.json")
     back = nj.load(tmp_path / "p.json")
@@ -213,7 +214,7 @@ def test_plan_round_trip_runs_the_same(tmp_path):
     (["steps", 1, "nets"], lambda doc: [doc["nets"][0]["name"]], r"steps\[1\]: .*both network and substeps"),
 ])
 def test_hostile_plan_is_a_clean_error_with_location(tmp_path, path, value, where):
-    from netjit.compiler.net_io import save_plan
+    from netjit.compiler.frontend.saving import save_plan
     save_plan(counting_plan(), tmp_path / "p.json")
     doc = json.loads((tmp_path / "p.json").read_text())
     doc = mutate(doc, path, value(doc) if callable(value) else value)

@@ -9,7 +9,7 @@ import pytest
 from netjit.compiler import ops as O
 from netjit.compiler.ir.attr_codec import MAX_DEPTH, Decoder, Encoder, LoadError
 from netjit.compiler.ir.serialize import SPELLING as IR
-from netjit.compiler.net_io import SPELLING as NET
+from netjit.compiler.frontend.saving import SPELLING as NET
 from netjit.compiler.ops import ConstValue, TensorType
 from netjit.errors import InvalidArgumentError
 

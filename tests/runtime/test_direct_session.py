@@ -392,7 +392,7 @@ def test_failing_segment_while_other_device_is_mid_run():
         with pytest.raises(InvalidArgumentError, match=r"Reshape 'bad'|segment '[^']*/cpu:1/s1'"):
             s.run("y", {x: np.ones(2, np.float32)}, targets=["slow"])
         assert time.monotonic() - t0 < 5           # did not wait for the blocked cpu:0 segment
-        plan = s._cache.entries()[0].plan
+        plan = s._cache.entries()[0].schedule
         assert [seg.device for seg in plan.segments if seg.blocking] == ["cpu:0"]
         release.set()
         np.testing.assert_array_equal(s.run("ok", {x: np.ones(2, np.float32)}), [-1, -1])
@@ -470,7 +470,7 @@ def test_host_ops_on_two_devices_keep_program_order():
             net.Python(lambda ins, outs, i=i: (seen.append(i), outs.__setitem__(0, ins[0] + i)))([x], f"h{i}")
     with session(net) as s:
         out = s.run([f"h{i}" for i in range(4)], {x: np.zeros(1, np.float32)})
-        plan = s._cache.entries()[0].plan
+        plan = s._cache.entries()[0].schedule
     assert seen == [0, 1, 2, 3]
     assert [float(o[0]) for o in out] == [0, 1, 2, 3]
     assert [seg.device for seg in plan.segments] == ["cpu:1", "cpu:0", "cpu:1", "cpu:0"]

@@ -66,7 +66,7 @@ def test_independent_branches_start_together():
     with session(net) as s:
         md = RunMetadata()
         s.run("y", {"x": np.ones((1, 3), np.float32)}, options=FULL, run_metadata=md)
-        plan = s._cache.entries()[0].plan
+        plan = s._cache.entries()[0].schedule
     starters = [seg.device for seg in plan.segments if not seg.after]
     assert sorted(starters) == ["cpu:0", "cpu:1"]
     assert len(md.step_stats) == len(plan.segments) == 3

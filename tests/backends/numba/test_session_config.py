@@ -25,7 +25,7 @@ def _tiers(sess, feed):
 
 def _executables(sess):
     """The segments' executables of every compiled signature (test-only peek)."""
-    return [seg.executable for entry in sess._cache._slow.values() for seg in entry.plan.segments]
+    return [seg.executable for entry in sess._cache._slow.values() for seg in entry.schedule.segments]
 
 
 def test_cache_dir_and_tiered_false_come_from_the_config(tmp_path):

@@ -46,7 +46,7 @@ def test_direct_paths_call_the_compiled_tier_once_it_is_ready():
     prog = nj.compile(net, y, feeds=[x], backend="numba", tiered=True)
     np.testing.assert_allclose(prog(xv), np.tanh(xv * xv), rtol=1e-5)
     (entry,) = prog.session._cache.entries()
-    tiered = entry.plan.segments[0].executable
+    tiered = entry.schedule.segments[0].executable
     assert tiered.tier == "reference" and tiered.calls["reference"] == 1
     tiered.wait(timeout=300)
     assert tiered.tier == "numba"

@@ -18,10 +18,10 @@ from typing import Mapping, Optional, Sequence
 
 from netjit.errors import InvalidArgumentError
 
-from . import ops as O
-from .ir import Graph, Value
+from .. import ops as O
+from ..ir import Graph, Value
 from .net import VARIABLE_UPDATES, OpDef
-from .ops import InferError, TensorType
+from ..ops import InferError, TensorType
 
 
 @dataclass
@@ -160,7 +160,7 @@ class _Lowerer:
             self.last_host = n
 
 
-def lower(ops: Sequence[OpDef], name: str = "graph", feeds: Mapping[str, TensorType] = (),
+def lower_net(ops: Sequence[OpDef], name: str = "graph", feeds: Mapping[str, TensorType] = (),
           inputs: Mapping[str, TensorType] = ()) -> Lowered:
     """Lower a program of OpDefs to SSA.
 

@@ -37,7 +37,7 @@ class SegmentRun:
 
 
 @dataclass(eq=False)
-class Plan:
+class Schedule:
     """Sorted feeds in slots ``0..F-1``, then the segments' values."""
 
     feeds: tuple[str, ...]
@@ -59,8 +59,8 @@ class Plan:
         return tuple(sorted({s.device for s in self.segments}))
 
 
-def build_plan(compiled: CompiledSignature, feeds: Sequence[str], feed_types: Sequence[TensorType],
-               fetches: Sequence[str]) -> Plan:
+def build_schedule(compiled: CompiledSignature, feeds: Sequence[str], feed_types: Sequence[TensorType],
+               fetches: Sequence[str]) -> Schedule:
     """Number the slots of a compiled signature (``feeds`` sorted, as compiled)."""
     slots = {("feed", f): i for i, f in enumerate(feeds)}
     producer = [-1] * len(feeds)
@@ -73,7 +73,7 @@ def build_plan(compiled: CompiledSignature, feeds: Sequence[str], feed_types: Se
             producer[slots[key]] = seg_index
         return slots[key]
 
-    segs = compiled.plan.segments
+    segs = compiled.segmentation.segments
     outs = [tuple(tuple(slot(k, i) for k in keys) for keys in s.outputs) for i, s in enumerate(segs)]
     feed_pos = {f: i for i, f in enumerate(feeds)}
     runs = []
@@ -81,6 +81,6 @@ def build_plan(compiled: CompiledSignature, feeds: Sequence[str], feed_types: Se
         succ = tuple(j for j, t in enumerate(segs) if i in t.after)
         runs.append(SegmentRun(i, s.name, s.device, exe, tuple(slot(k) for k in s.inputs), outs[i],
                                s.after, succ, tuple(sorted(feed_pos[f] for f in s.feeds)), s.has_host_ops))
-    fetch_slots = tuple(slot(k) for k in compiled.plan.fetches)
-    return Plan(tuple(feeds), tuple(feed_types), tuple(fetches), fetch_slots, tuple(runs),
+    fetch_slots = tuple(slot(k) for k in compiled.segmentation.fetches)
+    return Schedule(tuple(feeds), tuple(feed_types), tuple(fetches), fetch_slots, tuple(runs),
                 len(slots), tuple(producer))

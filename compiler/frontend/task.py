@@ -21,46 +21,10 @@ import numpy as np
 from netjit.errors import FailedPreconditionError, InvalidArgumentError
 
 from .net import Net
-from .steps import ExecutionStep, execution_step, to_execution_step
-
-
-class _Scoped:
-    """Context-manager classes with a per-thread stack of active instances."""
-
-    _local = threading.local()
-
-    @classmethod
-    def _stack(cls) -> list:
-        """The stack of the context family (subclasses share their base's: a _Loop is a NetBuilder)."""
-        family = next(k for k in cls.__mro__ if _Scoped in k.__bases__)
-        stacks = _Scoped._local.__dict__.setdefault("stacks", {})
-        return stacks.setdefault(family, [])
-
-    @classmethod
-    def current(cls, value=None, required: bool = True):
-        """``value`` if given, else the innermost active instance (or the default one)."""
-        if value is not None:
-            return value
-        stack = cls._stack()
-        if stack:
-            return stack[-1]
-        default = cls._default()
-        if default is None and required:
-            raise FailedPreconditionError(f"no active {cls.__name__}")
-        return default
-
-    @classmethod
-    def _default(cls):
-        return None
-
-    def __enter__(self):
-        self._stack().append(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        stack = self._stack()
-        assert stack and stack[-1] is self, f"{type(self).__name__} contexts exited out of order"
-        stack.pop()
+from .net_builder import NetBuilder
+from .scopes import Scoped
+from .steps import (LOCAL_SETUP, TASK_INSTANCE_SETUP, TASK_SETUP, ExecutionStep, execution_step, net_attributes,
+                    to_execution_step)
 
 
 class WorkspaceType:
@@ -70,7 +34,7 @@ class WorkspaceType:
     GLOBAL = "global"
 
 
-class Cluster(_Scoped):
+class Cluster(Scoped):
     """Records the nodes used under it, in first-use order (users rarely need it)."""
 
     _defaults: dict = {}
@@ -95,7 +59,7 @@ class Cluster(_Scoped):
         return {k: dict(v) for k, v in self._node_kwargs.items()}
 
 
-class Node(_Scoped):
+class Node(Scoped):
     """A named place tasks run on; only the name matters (``Node('local')`` by default)."""
 
     def __init__(self, node: str = "local", **kwargs):
@@ -176,7 +140,6 @@ class SetupNets:
 
 def get_setup_nets(key: str, steps_or_nets, target) -> tuple[list, list]:
     """Init and exit nets/steps of the setup objects attached under ``key`` (each used once)."""
-    from .steps import net_attributes
     objs = []
     for x in steps_or_nets:
         if isinstance(x, ExecutionStep):
@@ -224,14 +187,14 @@ def _with_create_workspace(step: ExecutionStep, create: bool) -> ExecutionStep:
     return step
 
 
-class TaskGroup(_Scoped):
+class TaskGroup(Scoped):
     """Tasks that start concurrently; the group ends when its last task ends.
 
     ``LOCAL_SETUP`` hooks (``ops.local_init/local_exit``) run once per node,
     before any task and after all tasks of the group on that node.
     """
 
-    LOCAL_SETUP = "local_setup"
+    LOCAL_SETUP = LOCAL_SETUP
 
     def __init__(self, workspace_type: Optional[str] = None):
         self._workspace_type = workspace_type
@@ -318,7 +281,7 @@ class TaskGroup(_Scoped):
         return f"<TaskGroup {self.workspace_type()}: {self.num_registered_tasks()} tasks>"
 
 
-class Task(_Scoped):
+class Task(Scoped):
     """A step to run on a node, with outputs; ``with Task() as t:`` builds the step with NetBuilder.
 
     Parameters
@@ -332,8 +295,8 @@ class Task(_Scoped):
     node, name, group : where the task runs, its name, its TaskGroup (default: the active one)
     """
 
-    TASK_SETUP = "task_setup"
-    TASK_INSTANCE_SETUP = "task_instance_setup"
+    TASK_SETUP = TASK_SETUP
+    TASK_INSTANCE_SETUP = TASK_INSTANCE_SETUP
 
     def __init__(self, step=None, outputs=None, workspace_type: Optional[str] = None, group=None,
                  node=None, name: Optional[str] = None, num_instances: Optional[int] = None):
@@ -370,7 +333,6 @@ class Task(_Scoped):
         return None
 
     def __enter__(self) -> "Task":
-        from .net_builder import NetBuilder
         self._assert_not_used()
         if self._step is not None:
             raise FailedPreconditionError(f"task {self.name!r} already has an execution step")

@@ -17,9 +17,11 @@ import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
-from . import ops as O
-from .device import current_device
-from .ops import ConstValue, InferError, TensorType
+from .. import ops as O
+from ..device import current_device
+from ..ops import ConstValue, InferError, TensorType
+from ..ops.python_op import python_op_adder
+from .saving import save_net
 
 #: Frontend op types whose IR op lowering builds (the variable they name is resolved there).
 VARIABLE_UPDATES = {"Assign": O.Assign, "AssignAdd": O.AssignAdd}
@@ -157,9 +159,8 @@ class Net:
     def save(self, path) -> None:
         """Write this net to ``path`` (versioned JSON; large constants in a side ``.npz``).
 
-        Load it back with ``nj.load(path)``; the format is in ``compiler/net_io.py``.
+        Load it back with ``nj.load(path)``; the format is in ``compiler/frontend/saving.py``.
         """
-        from .net_io import save_net
         save_net(self, path)
 
     def __str__(self) -> str:
@@ -313,7 +314,6 @@ class Net:
         ``f`` may be ``(builder, args, kwargs)``: ``builder(*args, **kwargs)`` makes the
         function once per op instance (per workspace it runs in). See ``ops.python_op``.
         """
-        from .ops.python_op import python_op_adder
         return python_op_adder(self, f, dtypes)
 
 

@@ -22,13 +22,13 @@ import itertools
 import threading
 from typing import Callable
 
-from netjit.compiler.net import Net
+from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops.python_op import add_note
-from netjit.compiler.steps import ExecutionStep, Plan
+from netjit.compiler.frontend.steps import ExecutionStep, Plan
 from netjit.errors import InvalidArgumentError, NotFoundError, UnimplementedError
 
 from .net_runner import run_net
-from .workspace import UNSET, Workspace
+from .blob_store import UNSET, BlobStore
 
 KeepGoing = Callable[[], bool]
 
@@ -37,7 +37,7 @@ def _always() -> bool:
     return True
 
 
-def should_stop(ws: Workspace, blob: str, step_name: str) -> bool:
+def should_stop(ws: BlobStore, blob: str, step_name: str) -> bool:
     """Caffe2's getShouldStop: absent or unwritten is false, else a scalar bool."""
     value = ws.lookup(blob)
     if value is UNSET:
@@ -76,10 +76,10 @@ class StepRunner:
             return range(self.num_iter)
         return range(1) if self.only_once else itertools.count()
 
-    def execute(self, ws: Workspace, keep_going: KeepGoing = _always) -> None:
+    def execute(self, ws: BlobStore, keep_going: KeepGoing = _always) -> None:
         """Run the step on ``ws`` (or on a fresh child of it, with create_workspace)."""
         if self.create_workspace:
-            ws = Workspace(ws)
+            ws = ws.create_child()
         stop, name = self.stop, self.name
         if stop is not None and stop not in self.written and not ws.has_blob(stop):
             raise NotFoundError(f"step {name!r}: should_stop_blob {stop!r} does not exist")
@@ -101,7 +101,7 @@ class StepRunner:
                     if stop is not None and should_stop(ws, stop, name):
                         return
 
-    def _run_concurrent(self, ws: Workspace, keep_going: KeepGoing) -> None:
+    def _run_concurrent(self, ws: BlobStore, keep_going: KeepGoing) -> None:
         failed = threading.Event()
         errors: list[BaseException] = []
 
@@ -129,19 +129,19 @@ class StepRunner:
             raise errors[0]
 
 
-def run_step(ws: Workspace, step: ExecutionStep) -> None:
+def run_step(ws: BlobStore, step: ExecutionStep) -> None:
     """Run ``step`` once on ``ws``."""
     StepRunner(step, ws.root.net_cache).execute(ws)
 
 
-def run_plan(ws: Workspace, plan: Plan) -> None:
+def run_plan(ws: BlobStore, plan: Plan) -> None:
     """Run the plan's steps in order; the first failure aborts the plan and propagates."""
     runners = [StepRunner(s, ws.root.net_cache) for s in plan.Steps()]
     for runner in runners:
         runner.execute(ws)
 
 
-def run_runnable(ws: Workspace, runnable) -> None:
+def run_runnable(ws: BlobStore, runnable) -> None:
     """``ws.run``: a Net (once), an ExecutionStep or a Plan."""
     if isinstance(runnable, Net):
         run_net(ws, runnable)

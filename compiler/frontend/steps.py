@@ -5,7 +5,7 @@ iteration control: ``num_iter``, ``should_stop_blob`` (checked after every
 net or substep), ``only_once``, ``concurrent_substeps``,
 ``num_concurrent_instances`` and ``create_workspace``. A step becomes
 immutable once added to a plan or another step. The runtime
-(``netjit.runtime.plan_executor``) gives these their meaning.
+(``netjit.runtime.caffe2.plan_executor``) gives these their meaning.
 
 Not supported: Caffe2's reporter substeps (``run_every_ms``, ``report_net``).
 """
@@ -17,6 +17,14 @@ from typing import Any, Optional
 from netjit.errors import FailedPreconditionError, InvalidArgumentError
 
 from .net import Net
+from .saving import save_plan
+
+#: Attribute keys of setup nets attached to steps and nets by NetBuilder's
+#: ``task_init``/``task_exit`` (once per task), ``task_instance_init``/``..._exit``
+#: (once per instance) and ``local_init``/``local_exit`` (once per node).
+TASK_SETUP = "task_setup"
+TASK_INSTANCE_SETUP = "task_instance_setup"
+LOCAL_SETUP = "local_setup"
 
 #: Objects attached to nets under a key (setup hooks), as Caffe2's Net.add_attribute.
 _NET_ATTRIBUTES: "weakref.WeakKeyDictionary[Net, dict]" = weakref.WeakKeyDictionary()
@@ -177,16 +185,19 @@ def _add_content(step: ExecutionStep, steps_or_nets) -> None:
         else:
             for x in steps_or_nets:
                 step.AddSubstep(to_execution_step(x))
-    elif isinstance(steps_or_nets, (ExecutionStep, Plan)) or _is_builder(steps_or_nets):
+    elif isinstance(steps_or_nets, (ExecutionStep, Plan)) or isinstance(steps_or_nets, StepSource):
         step.AddSubstep(to_execution_step(steps_or_nets))
     else:
         raise InvalidArgumentError("steps_or_nets must be a step, a net, or a list of nets or steps, "
                                    f"got {type(steps_or_nets).__name__}")
 
 
-def _is_builder(x) -> bool:
-    from .net_builder import NetBuilder
-    return isinstance(x, NetBuilder)
+class StepSource:
+    """What builds an execution step on demand (a NetBuilder): ``to_execution_step``
+    and ``execution_step`` accept one wherever they accept a step."""
+
+    def to_step(self, default_name: Optional[str] = None) -> "ExecutionStep":
+        raise NotImplementedError
 
 
 def to_execution_step(step_or_nets, default_name: Optional[str] = None) -> ExecutionStep:
@@ -198,7 +209,7 @@ def to_execution_step(step_or_nets, default_name: Optional[str] = None) -> Execu
         return execution_step(default_name or step_or_nets.name, list(step_or_nets.Steps()))
     if not default_name and hasattr(step_or_nets, "name"):
         default_name = step_or_nets.name
-    if _is_builder(step_or_nets):
+    if isinstance(step_or_nets, StepSource):
         return step_or_nets.to_step(default_name)
     return execution_step(default_name or "step", step_or_nets)
 
@@ -236,7 +247,6 @@ class Plan:
 
     def save(self, path) -> None:
         """Write this plan and every net it runs to ``path`` (as ``Net.save``); ``nj.load`` reads it."""
-        from .net_io import save_plan
         save_plan(self, path)
 
     def __repr__(self) -> str:

@@ -19,9 +19,9 @@ import threading
 import weakref
 from typing import Optional
 
-from netjit.compiler.net import BlobReference
-from netjit.compiler.steps import ExecutionStep, Plan, execution_step, to_execution_step
-from netjit.compiler.task import Cluster, Task, TaskGroup, WorkspaceType
+from netjit.compiler.frontend.net import BlobReference
+from netjit.compiler.frontend.steps import ExecutionStep, Plan, execution_step, to_execution_step
+from netjit.compiler.frontend.task import Cluster, Task, TaskGroup, WorkspaceType
 from netjit.errors import FailedPreconditionError
 
 from .workspace import Workspace

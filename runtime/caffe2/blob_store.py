@@ -1,4 +1,4 @@
-"""Caffe2-style workspaces: named blobs in a tree of scopes.
+"""Blob stores: the named blobs of Caffe2-style workspaces, in a tree of scopes.
 
 Visibility follows ``caffe2/core/workspace.cc``: a child reads every blob of
 its ancestors; writing a name that already exists in an ancestor writes
@@ -83,29 +83,27 @@ class WorkspaceVariables:
             return new
 
 
-class Workspace:
-    """Named blobs with an optional parent (Caffe2's ``Workspace``).
+class BlobStore:
+    """Named blobs with an optional parent: the data half of a Caffe2 ``Workspace``.
 
     Parameters
     ----------
-    parent : Workspace, optional
+    parent : BlobStore, optional
         A child sees its parent's blobs and writes through to those it has.
     config : SessionConfig, optional
         Compile options (backend, opt level) of a root workspace; children
         share their root's options and compiled nets.
     """
 
-    def __init__(self, parent: Optional["Workspace"] = None, config: Optional[SessionConfig] = None):
+    def __init__(self, parent: Optional["BlobStore"] = None, config: Optional[SessionConfig] = None):
         self.parent = parent
-        self.root: Workspace = self if parent is None else parent.root
+        self.root: BlobStore = self if parent is None else parent.root
         self._blobs: dict[str, object] = {}
         self.variables = WorkspaceVariables(None if parent is None else parent.variables)
         #: Per-workspace instances of host ops (Python op builders), never inherited.
         self.op_instances: dict = {}
         if parent is None:
-            from .net_runner import NetCache
             self.config = config or SessionConfig()
-            self.net_cache = NetCache(self.config)
         else:
             if config is not None:
                 raise InvalidArgumentError("a child workspace shares its root's config")
@@ -182,27 +180,15 @@ class Workspace:
         """A live mapping name -> value over this workspace and its ancestors."""
         return BlobsView(self)
 
-    # -- scopes and running -------------------------------------------------
-    def create_child(self) -> "Workspace":
-        """A child workspace: sees these blobs; its new blobs die with it."""
-        return Workspace(self)
-
-    def run(self, runnable) -> None:
-        """Run a Net once, or an ExecutionStep, or a Plan (steps in order)."""
-        from .plan_executor import run_runnable
-        run_runnable(self, runnable)
-
-    def __repr__(self) -> str:
-        depth, ws = 0, self.parent
-        while ws is not None:
-            depth, ws = depth + 1, ws.parent
-        return f"<Workspace depth={depth}: {len(self._blobs)} local blobs>"
+    def create_child(self) -> "BlobStore":
+        """A child: sees these blobs; its new blobs die with it (same class as this one)."""
+        return type(self)(self)
 
 
 class BlobsView(MutableMapping):
     """``ws.blobs``: read, feed and delete blobs with workspace rules."""
 
-    def __init__(self, ws: Workspace):
+    def __init__(self, ws: BlobStore):
         self._ws = ws
 
     def __getitem__(self, name):

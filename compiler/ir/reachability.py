@@ -1,4 +1,4 @@
-"""Pruning: keep only what the graph's outputs and targets need.
+"""Reachability: which nodes the graph's outputs and targets need, and removing the rest.
 
 A node is needed through data edges and dependency control edges. An
 order-only control edge ("if both run, the read comes first") makes nothing
@@ -13,7 +13,7 @@ def needed_nodes(graph) -> set[int]:
     return graph.needed_by({n for n, _ in graph.outputs} | set(graph.targets))
 
 
-def prune(graph) -> bool:
+def remove_unneeded(graph) -> bool:
     """Remove every node that no output or target needs; True if any was removed.
 
     Unused inputs stay: they are part of the signature the caller feeds.

@@ -21,15 +21,15 @@ from typing import Sequence
 
 from netjit.backends import get_backend
 from netjit.backends.base import when_compiled
-from netjit.compiler.lowering import feed_type
-from netjit.compiler.net import Net
+from netjit.compiler.frontend.lowering import feed_type
+from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
 from netjit.compiler.ops.python_op import PythonOp, add_note, instance_scope
 from netjit.compiler.pipeline import build_graph, compile_graph, optimize
 from netjit.errors import InvalidArgumentError, NetjitError, NotFoundError
 
-from .step import check_feed
-from .workspace import UNSET
+from ..step import check_feed
+from .blob_store import UNSET
 
 
 #: An input's part of the compile key: dtype and rank (dims are dynamic).

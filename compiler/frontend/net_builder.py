@@ -25,11 +25,12 @@ from typing import Optional
 from netjit.errors import FailedPreconditionError, InvalidArgumentError
 
 from .net import BlobReference, Net
-from .steps import ExecutionStep, add_net_attribute, execution_step
-from .task import Task, TaskGroup, _Scoped
+from .scopes import Scoped
+from .steps import (LOCAL_SETUP, TASK_INSTANCE_SETUP, TASK_SETUP, ExecutionStep, StepSource, add_net_attribute,
+                    execution_step)
 
 
-class NetBuilder(_Scoped):
+class NetBuilder(Scoped, StepSource):
     """Collects nets and child builders; ``with NetBuilder() as nb:`` makes it current."""
 
     def __init__(self, name: Optional[str] = None, _stop_blob_required: bool = False,
@@ -156,27 +157,27 @@ class BuilderOps:
 
     def task_init(self):
         """Ops run once when the task starts, before all instances."""
-        return self._setup(Task.TASK_SETUP, _SetupBuilder.INIT)
+        return self._setup(TASK_SETUP, _SetupBuilder.INIT)
 
     def task_exit(self):
         """Ops run once when the task ends, after all instances."""
-        return self._setup(Task.TASK_SETUP, _SetupBuilder.EXIT)
+        return self._setup(TASK_SETUP, _SetupBuilder.EXIT)
 
     def task_instance_init(self):
         """Ops run once per task instance, in its workspace, before its body."""
-        return self._setup(Task.TASK_INSTANCE_SETUP, _SetupBuilder.INIT)
+        return self._setup(TASK_INSTANCE_SETUP, _SetupBuilder.INIT)
 
     def task_instance_exit(self):
         """Ops run once per task instance, in its workspace, after its body."""
-        return self._setup(Task.TASK_INSTANCE_SETUP, _SetupBuilder.EXIT)
+        return self._setup(TASK_INSTANCE_SETUP, _SetupBuilder.EXIT)
 
     def local_init(self):
         """Ops run once per node before any task of the group."""
-        return self._setup(TaskGroup.LOCAL_SETUP, _SetupBuilder.INIT)
+        return self._setup(LOCAL_SETUP, _SetupBuilder.INIT)
 
     def local_exit(self):
         """Ops run once per node after all tasks of the group."""
-        return self._setup(TaskGroup.LOCAL_SETUP, _SetupBuilder.EXIT)
+        return self._setup(LOCAL_SETUP, _SetupBuilder.EXIT)
 
 
 ops = BuilderOps()

@@ -152,37 +152,37 @@ def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> Segmentation
     sp.assign()
     order, deps = sp.group_order()
     index = {gk: i for i, gk in enumerate(order)}
-    plan = Segmentation(feeds=list(parts.feeds))
-    exported = _exports(sp, plan, parts)
+    segmentation = Segmentation(feeds=list(parts.feeds))
+    exported = _exports(sp, segmentation, parts)
     for gk in order:
         d = gk[0]
         nodes = [n for n in sp.parts[d].nodes() if sp.group.get((d, n)) == gk]
-        seg = _build(sp.parts[d], d, nodes, exported, f"{name}/{d}/s{len(plan.segments)}")
+        seg = _build(sp.parts[d], d, nodes, exported, f"{name}/{d}/s{len(segmentation.segments)}")
         seg.after = tuple(sorted(index[p] for p in deps.predecessors(gk)))
         seg.level = gk[1]
-        plan.segments.append(seg)
-    return plan
+        segmentation.segments.append(seg)
+    return segmentation
 
 
 def _one_segment(parts: Partitioned, name: str) -> Segmentation:
     """``split`` of one partition without feed sets: every level is 0, so one segment
     (none if the run only fetches feeds)."""
     ((dev, g),) = parts.graphs.items()
-    plan = Segmentation(feeds=list(parts.feeds))
+    segmentation = Segmentation(feeds=list(parts.feeds))
     inputs = set(g.inputs)
     exported = set()
     for _, k in parts.fetches:
         v = g.outputs[k]
-        plan.fetches.append(value_key(g, dev, v))
+        segmentation.fetches.append(value_key(g, dev, v))
         if v[0] not in inputs:
             exported.add((dev, v))
     nodes = [n for n in g.nodes() if n not in inputs]
     if nodes:
-        plan.segments.append(_build(g, dev, nodes, exported, f"{name}/{dev}/s0"))
-    return plan
+        segmentation.segments.append(_build(g, dev, nodes, exported, f"{name}/{dev}/s0"))
+    return segmentation
 
 
-def _exports(sp: _Splitter, plan: Segmentation, parts: Partitioned) -> set:
+def _exports(sp: _Splitter, segmentation: Segmentation, parts: Partitioned) -> set:
     """(device, value) pairs some other segment reads or the run fetches."""
     out = set()
     for d, g in sp.parts.items():
@@ -192,7 +192,7 @@ def _exports(sp: _Splitter, plan: Segmentation, parts: Partitioned) -> set:
     for d, k in parts.fetches:
         g = sp.parts[d]
         v = g.outputs[k]
-        plan.fetches.append(value_key(g, d, v))
+        segmentation.fetches.append(value_key(g, d, v))
         if not sp.free((d, v[0])):
             out.add((d, v))
     return out

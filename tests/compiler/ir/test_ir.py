@@ -420,7 +420,7 @@ def test_json_errors_for_unreadable_files(tmp_path):
     assert_identical(g, graph_from_json(text, str(tmp_path / "side.npz")))
 
 
-FIXTURES = __import__("pathlib").Path(__file__).parent.parent / "fixtures"
+FIXTURES = __import__("pathlib").Path(__file__).parents[2] / "fixtures"
 
 
 def test_version_1_file_loads_and_is_written_the_same(tmp_path):

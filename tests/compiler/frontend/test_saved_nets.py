@@ -223,7 +223,7 @@ def test_hostile_plan_is_a_clean_error_with_location(tmp_path, path, value, wher
         nj.load(tmp_path / "p.json")
 
 
-FIXTURES = __import__("pathlib").Path(__file__).parent.parent / "fixtures"
+FIXTURES = __import__("pathlib").Path(__file__).parents[2] / "fixtures"
 
 
 def test_version_1_net_file_loads_and_is_written_the_same():

@@ -35,7 +35,13 @@ __all__ = ["Net", "BlobReference", "device", "Session", "SessionConfig", "RunOpt
            "Device", "Program", "compile", "errors", *_LAZY]
 
 
+#: Public subpackages loaded on first access (``nj.onnx`` imports the onnx package).
+_SUBPACKAGES = {"onnx": "netjit.onnx"}
+
+
 def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(_SUBPACKAGES[name])
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'netjit' has no attribute {name!r}")

@@ -1,0 +1,7 @@
+"""``nj.onnx``: ONNX models in (``load``) and, through ``netjit.onnx.backend``, run as ONNX runs them.
+
+Needs the ``onnx`` package (``pip install "netjit[onnx]"``).
+"""
+from netjit.compiler.frontend.onnx import load
+
+__all__ = ["load"]

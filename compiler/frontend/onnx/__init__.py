@@ -4,7 +4,7 @@ Importing this package imports ``onnx`` and registers every converter.
 """
 from __future__ import annotations
 
-from . import convert_basic  # noqa: F401  (registers converters)
+from . import convert_basic, convert_elementwise, convert_nn, convert_tensor  # noqa: F401  (registers converters)
 from .converters import CONVERTERS, NodeContext, onnx_op
 from .loader import load
 

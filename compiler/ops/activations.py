@@ -1,0 +1,2 @@
+"""activations ops (ONNX semantics)."""
+from __future__ import annotations

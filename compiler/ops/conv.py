@@ -1,0 +1,2 @@
+"""conv ops (ONNX semantics)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""indexing ops (ONNX semantics)."""
+from __future__ import annotations

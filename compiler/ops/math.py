@@ -1,0 +1,2 @@
+"""math ops (ONNX semantics)."""
+from __future__ import annotations

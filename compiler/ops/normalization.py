@@ -1,0 +1,2 @@
+"""normalization ops (ONNX semantics)."""
+from __future__ import annotations

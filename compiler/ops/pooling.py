@@ -1,0 +1,2 @@
+"""pooling ops (ONNX semantics)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""recurrent ops (ONNX semantics)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""reduction_more ops (ONNX semantics)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""tensor ops (ONNX semantics)."""
+from __future__ import annotations

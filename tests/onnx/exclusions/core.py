@@ -1,0 +1,2 @@
+"""Excluded node cases (core): case name -> reason."""
+EXCLUDED: dict[str, str] = {}

@@ -1,0 +1,2 @@
+"""Excluded node cases (elementwise): case name -> reason."""
+EXCLUDED: dict[str, str] = {}

@@ -1,0 +1,2 @@
+"""Excluded node cases (nn): case name -> reason."""
+EXCLUDED: dict[str, str] = {}

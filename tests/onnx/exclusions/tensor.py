@@ -1,0 +1,2 @@
+"""Excluded node cases (tensor): case name -> reason."""
+EXCLUDED: dict[str, str] = {}

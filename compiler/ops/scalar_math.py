@@ -1,2 +1,2 @@
-"""math ops (ONNX semantics)."""
+"""Scalar math ops (ONNX semantics): trigonometry, rounding, Erf, Sign, Mod, IsNaN, IsInf, bitwise."""
 from __future__ import annotations

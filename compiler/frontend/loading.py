@@ -55,8 +55,9 @@ def load_net(path, name=None):
         return next(iter(nets.values()))
     if name not in nets:
         what = "a net" if isinstance(obj, Net) else f"plan {obj.name!r}"
+        found = f"no net {name!r} in {what}; " if name is not None else f"{what} with several nets; "
         raise LoadError(path, "nets" if not isinstance(obj, Net) else "name",
-                        f"{what} with nets {sorted(nets)}; choose one as {path}#NAME")
+                        f"{found}its nets are {sorted(nets)}: choose one as {path}#NAME")
     return nets[name]
 
 

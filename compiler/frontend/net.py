@@ -225,7 +225,7 @@ class Net:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key, value in attrs.items():
             if key in fields and not _attr_kind_fits(fields[key], value):
-                raise self._fail(op_type, outputs, f"attribute {key}={value!r} is a {type(value).__name__}, "
+                raise self._fail(op_type, outputs, f"attribute {key}={value!r} has type {type(value).__name__}, "
                                                    f"expected {fields[key].type}"[:300])
         try:
             return cls(**attrs)

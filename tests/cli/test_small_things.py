@@ -23,9 +23,9 @@ def test_version():
 
 
 @pytest.mark.parametrize("op, attrs, expected", [
-    ("Softmax", {"axis": "one"}, "attribute axis='one' is a str, expected int"),
-    ("ReduceSum", {"keepdims": "yes"}, "attribute keepdims='yes' is a str, expected bool"),
-    ("Transpose", {"perm": 3}, "attribute perm=3 is a int, expected Optional[tuple]"),
+    ("Softmax", {"axis": "one"}, "attribute axis='one' has type str, expected int"),
+    ("ReduceSum", {"keepdims": "yes"}, "attribute keepdims='yes' has type str, expected bool"),
+    ("Transpose", {"perm": 3}, "attribute perm=3 has type int, expected Optional[tuple]"),
 ])
 def test_a_wrong_attribute_type_names_the_op_and_attribute(op, attrs, expected):
     net = nj.Net("n")

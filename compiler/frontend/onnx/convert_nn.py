@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ... import ops as O
 from ...ops import conv as C
+from ...ops import pooling as P
 from ...ops.base import InferError
 from ...ops.window import resolve_auto_pad, span
 from . import convert_linalg, convert_norm, convert_rnn  # noqa: F401  (register their converters)
@@ -95,3 +97,55 @@ def _transpose_pads(ctx: NodeContext, kernel, strides, dilations, opad) -> tuple
         begins.append(small if upper else big)
         ends.append(big if upper else small)
     return tuple(begins + ends)
+
+
+def _pool_attrs(ctx: NodeContext) -> dict:
+    kernel = _kernel(ctx, from_weights=False)
+    return dict(kernel_shape=kernel, ceil_mode=bool(ctx.attr("ceil_mode", 0)), **_window(ctx, kernel))
+
+
+@onnx_op("MaxPool")
+def max_pool(ctx: NodeContext) -> None:
+    with_indices = ctx.output(1) is not None
+    op = P.MaxPool(storage_order=int(ctx.attr("storage_order", 0)), with_indices=with_indices, **_pool_attrs(ctx))
+    ctx.emit(op, [ctx.input(0)], [ctx.output(0) or ctx.fresh("Y")] + ([ctx.output(1)] if with_indices else []))
+
+
+@onnx_op("AveragePool")
+def average_pool(ctx: NodeContext) -> None:
+    op = P.AveragePool(count_include_pad=bool(ctx.attr("count_include_pad", 0)), **_pool_attrs(ctx))
+    ctx.emit(op, [ctx.input(0)])
+
+
+@onnx_op("LpPool")
+def lp_pool(ctx: NodeContext) -> None:
+    ctx.emit(P.LpPool(p=float(ctx.attr("p", 2)), **_pool_attrs(ctx)), [ctx.input(0)])
+
+
+def _spatial_axes(ctx: NodeContext) -> tuple:
+    t = ctx.type(0)
+    if t is None or t.shape is None:
+        raise ctx.unsupported("a global pool needs the rank of X, which is unknown")
+    if len(t.shape) < 3:
+        raise ctx.unsupported(f"X must be [N, C, *spatial], got {t}")
+    return tuple(range(2, len(t.shape)))
+
+
+@onnx_op("GlobalAveragePool")
+def global_average_pool(ctx: NodeContext) -> None:
+    ctx.emit(O.ReduceMean(axes=_spatial_axes(ctx)), [ctx.input(0)])
+
+
+@onnx_op("GlobalMaxPool")
+def global_max_pool(ctx: NodeContext) -> None:
+    ctx.emit(O.ReduceMax(axes=_spatial_axes(ctx)), [ctx.input(0)])
+
+
+@onnx_op("GlobalLpPool")
+def global_lp_pool(ctx: NodeContext) -> None:
+    """GlobalLpPool(X) -> LpPool with the whole (static) spatial shape as its kernel."""
+    _spatial_axes(ctx)
+    sizes = _spatial_sizes(ctx)
+    if None in sizes:
+        raise ctx.unsupported(f"GlobalLpPool needs static spatial sizes, X is {ctx.type(0)}")
+    ctx.emit(P.LpPool(kernel_shape=sizes, p=float(ctx.attr("p", 2))), [ctx.input(0)])

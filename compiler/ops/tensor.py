@@ -324,8 +324,9 @@ class Range(SourceOp):
         return (TensorType(self.dtype, (self.length(),)),)
 
     def reference(self):
-        start, delta = np.array(self.start, self.dtype), np.array(self.delta, self.dtype)
-        return ((start + np.arange(self.length()).astype(self.dtype) * delta).astype(self.dtype),)
+        wide = np.float64 if self.dtype.kind == "f" else np.int64   # ONNX computes wide, then casts
+        start, delta = np.array(self.start, wide), np.array(self.delta, wide)
+        return ((start + np.arange(self.length(), dtype=wide) * delta).astype(self.dtype),)
 
     @classmethod
     def samples(cls):

@@ -131,9 +131,15 @@ class DepthToSpace(LayoutOp):
 
 @register_op
 class SpaceToDepth(LayoutOp):
-    """NCHW: move ``blocksize`` x ``blocksize`` spatial tiles into channels (DepthToSpace DCR's inverse)."""
+    """NCHW: move ``blocksize`` x ``blocksize`` spatial tiles into channels; the inverse of
+    DepthToSpace in the same ``mode`` (DCR: block offset major, CRD: channel major)."""
 
     blocksize: int = 2
+    mode: str = "DCR"
+
+    def __post_init__(self):
+        if self.mode not in ("DCR", "CRD"):
+            raise InferError(f"mode must be DCR or CRD, got {self.mode!r}")
 
     def infer(self, *inputs):
         self.check_arity(len(inputs))
@@ -152,14 +158,17 @@ class SpaceToDepth(LayoutOp):
     def reference(self, x):
         n, c, h, w = x.shape
         b = self.blocksize
-        y = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+        perm = (0, 3, 5, 1, 2, 4) if self.mode == "DCR" else (0, 1, 3, 5, 2, 4)
+        y = x.reshape(n, c, h // b, b, w // b, b).transpose(perm)
         return (y.reshape(n, c * b * b, h // b, w // b),)
 
     @classmethod
     def samples(cls):
         x = _rand((1, 2, 4, 6))
         return [Sample(cls(2), (x,), lambda x: np.concatenate(
-            [x[:, :, i::2, j::2] for i in range(2) for j in range(2)], axis=1))]
+            [x[:, :, i::2, j::2] for i in range(2) for j in range(2)], axis=1)),
+                Sample(cls(2, "CRD"), (x,), lambda x: np.stack(
+                    [x[:, :, i::2, j::2] for i in range(2) for j in range(2)], axis=2).reshape(1, 8, 2, 3))]
 
 
 @register_op

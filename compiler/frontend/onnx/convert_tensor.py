@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ops as O
-from ...ops.tensor import ConstantOfShape, EyeLike, Expand, Flatten, Range, Shape, Size, Squeeze, Tile, Trilu, \
+from ...ops.generators import ConstantOfShape, EyeLike, Range
+from ...ops.tensor import Expand, Flatten, Shape, Size, Squeeze, Tile, Trilu, \
     Unsqueeze
 from ...ops.tensor_layout import DepthToSpace, Pad, ReshapeAllowZero, ReverseSequence, SpaceToDepth
 from . import convert_indexing, convert_reduce, convert_resize  # noqa: F401  (the family's other converters)

@@ -8,7 +8,8 @@ from netjit.compiler import ops as O
 from netjit.compiler.ops import InferError, TensorType
 from netjit.compiler.ops.from_inputs import FromInputs
 from netjit.compiler.ops.ordering import TopK
-from netjit.compiler.ops.tensor import Range, Tile
+from netjit.compiler.ops.generators import Range
+from netjit.compiler.ops.tensor import Tile
 from netjit.compiler.ops.tensor_layout import ReshapeAllowZero
 
 

@@ -26,7 +26,7 @@ from .counters import CreateCounter, CountUp, RetrieveCount, ResetCounter  # noq
 # ONNX op families (each module registers its ops; import names from the module)
 from . import scalar_math, bitwise, activations, activations_smooth  # noqa: F401,E402
 from . import conv, pooling, normalization, softmax, einsum, recurrent  # noqa: F401,E402
-from . import indexing, tensor, reduction_more  # noqa: F401,E402
+from . import indexing, tensor, tensor_layout, generators, reduction_more, from_inputs, ordering, resize  # noqa: F401,E402
 
 
 def get_op(name: str) -> type[Op]:

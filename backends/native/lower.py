@@ -15,6 +15,7 @@ from functools import singledispatch
 import numpy as np
 from llvmlite import ir
 
+from netjit.compiler.ops import FusedElementwise, OpKind
 from netjit.compiler.ops import elementwise as E
 from netjit.compiler.ops import logical as L
 
@@ -71,7 +72,6 @@ def supported(op) -> bool:
 
 def unsupported(graph) -> str:
     """The name of the first op of ``graph`` without a lowering here, or ""."""
-    from netjit.compiler.ops import FusedElementwise, OpKind
     for n in graph.nodes():
         op = graph.op(n)
         inner = [i for i, _ in op.program] if isinstance(op, FusedElementwise) else [op]

@@ -244,10 +244,10 @@ def _compile_segments(segmentation: Segmentation, trace: CompileTrace, backend, 
     """``compile_one(segment)`` for each segment, each timed with its tier and cache hit."""
     executables = []
     for seg in segmentation.segments:
-        with trace.span(f"compile {seg.name}", "backend", backend=getattr(backend, "name", "?")) as info:
+        with trace.span(f"compile {seg.name}", "backend", backend=backend.name) as info:
             exe = compile_one(seg)
-            info["tier"] = getattr(exe, "tier", None)
-            info["cache_hit"] = getattr(exe, "cache_hit", None)
+            info["tier"] = exe.tier
+            info["cache_hit"] = exe.cache_hit
         executables.append(exe)
     return executables
 
@@ -261,7 +261,7 @@ def _defers_passes(backend, config, placer: Placer, by_feeds: bool) -> bool:
     while passes are verified (tests, ``NETJIT_DEBUG=1``): a pass or verifier
     error must fail the call that compiled, not a later one.
     """
-    return (not by_feeds and len(placer.devices) == 1 and hasattr(backend, "compile_deferred")
+    return (not by_feeds and len(placer.devices) == 1 and backend.supports_deferral
             and bool(getattr(config, "tiered", False)) and not getattr(config, "dump_dir", None)
             and not os.environ.get("NETJIT_DUMP_DIR") and not _verifies_passes(config))
 

@@ -13,7 +13,6 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from netjit.backends.base import entry, when_compiled
 
 
 def feed_tests(checks, names) -> tuple[list[str], dict]:
@@ -53,8 +52,8 @@ def direct_callable(step, session, state, slow: Callable, rebuild: Callable, sin
     n = len(step.checks)
     names = [f"v{i}" for i in range(n)]
     tests, env = feed_tests(step.checks, names)
-    env.update(session=session, exe=entry(step.exe), state=state, slow=slow, rebuild=rebuild, by_name=by_name)
-    when_compiled(step.exe, lambda compiled: env.__setitem__("exe", entry(compiled)))  # its global
+    env.update(session=session, exe=step.exe.fast_call, state=state, slow=slow, rebuild=rebuild, by_name=by_name)
+    step.exe.on_compiled(lambda compiled: env.__setitem__("exe", compiled.fast_call))  # its global
     args = names if step.args is None else [names[i] for i in step.args]
     call = f"exe([{', '.join(args)}], state)"
     # fetched values that are a variable's memory are copied (``VariableStore.unalias``);

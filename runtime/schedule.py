@@ -33,7 +33,7 @@ class SegmentRun:
     def tier(self) -> str:
         """The executable's tier, read at each run: a tiered executable moves
         from "reference" to "numba" (or "native") once its compiled tier is ready."""
-        return getattr(self.executable, "tier", "reference")
+        return self.executable.tier
 
 
 @dataclass(eq=False)

@@ -154,7 +154,7 @@ class Session:
         self._check_open()
         deadline = deadline_of(timeout_s)
         tiered = [seg.executable for entry in self._cache.entries() for seg in entry.schedule.segments
-                  if hasattr(seg.executable, "wait")]
+                  if seg.executable.tiered]
         for exe in tiered:
             exe.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return len(tiered)

@@ -14,7 +14,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from netjit.backends.base import entry, when_compiled
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import TensorType
 from netjit.errors import InvalidArgumentError
@@ -83,8 +82,8 @@ class CompiledStep:
     def _bind_direct(self) -> None:
         seg = self.schedule.segments[0]
         self.exe = seg.executable
-        self.call = entry(self.exe)
-        when_compiled(self.exe, self._use_compiled)
+        self.call = self.exe.fast_call
+        self.exe.on_compiled(self._use_compiled)
         args = tuple(self.feed_order[s] for s in seg.in_slots)
         self.args = None if args == tuple(range(len(self.feed_names))) else args
         out_index = {s: k for k, slots in enumerate(seg.out_slots) for s in slots}
@@ -92,7 +91,7 @@ class CompiledStep:
         self.pick = None if pick == tuple(range(len(seg.out_slots))) else pick
 
     def _use_compiled(self, exe) -> None:
-        self.exe, self.call = exe, entry(exe)
+        self.exe, self.call = exe, exe.fast_call
 
     def accepts(self, values: Sequence) -> bool:
         """True if every value is an ndarray of the compiled dtype, rank and static dims.

@@ -21,7 +21,7 @@ from netjit.compiler.ops import Const, FusedElementwise, Placeholder
 
 from . import vmath
 from .layout import Layout
-from .lower import Ctx, convert, ir_type, lower
+from .lower import Ctx, convert, emit_scalar_op, ir_type
 
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
@@ -33,7 +33,7 @@ UNROLL = 2
 def emit(graph: Graph, layout: Layout, fastmath: int, consts: dict, symbol: str) -> tuple:
     """``(ir_text, tables)``: the IR module of ``graph`` as function ``symbol`` and the
     float32 and float64 constant tables it reads (``vmath.ConstTable``); ``consts``
-    maps each Const node to its value (see ``plan``)."""
+    maps each Const node to its value (see ``eligibility.native_layout``)."""
     lanes = layout.lanes
     mod = ir.Module("netjit_segment")
     tables = [ir.FloatType().as_pointer(), ir.DoubleType().as_pointer()]
@@ -114,10 +114,10 @@ def _const_value(b, ctx, const, arg_of, dtype, lanes):
 
 def _lower_node(b, op, ins, out_dtypes, ctx, program_dtypes):
     if not isinstance(op, FusedElementwise):
-        return [lower(op, b, [v for v, _ in ins], [d for _, d in ins], out_dtypes[0], ctx)]
+        return [emit_scalar_op(op, b, [v for v, _ in ins], [d for _, d in ins], out_dtypes[0], ctx)]
     vals = [v for v, _ in ins]
     for i, (inner, refs) in enumerate(op.program):
-        vals.append(lower(inner, b, [vals[r] for r in refs], [program_dtypes[r] for r in refs],
+        vals.append(emit_scalar_op(inner, b, [vals[r] for r in refs], [program_dtypes[r] for r in refs],
                           program_dtypes[op.n_inputs + i], ctx))
     return [vals[r] for r in op.outputs]
 

@@ -8,38 +8,23 @@ parallel on the process's worker threads.
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
-from ..numba.pool import BufferPool
+from ..base import Executable
+from ..common.pool import BufferPool, worker_pool
 from .layout import Layout
 
-_POOL: list = []
-_POOL_LOCK = threading.Lock()
 #: slices start at multiples of this many elements (whole cache lines and vectors)
 _ALIGN = 64
 
 
-# a forked child has the pool object but not its threads: it starts a new one
-os.register_at_fork(after_in_child=_POOL.clear)
-
-
-def _pool():
-    with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="netjit-native"))
-        return _POOL[0]
-
-
-class NativeExecutable:
+class NativeExecutable(Executable):
     """A segment compiled by the native code generator: ``__call__(inputs, state)``."""
 
     tier = "native"
-    #: the file suffix of ``source`` (tools that dump it)
     source_suffix = ".ll"
 
     def __init__(self, graph, layout: Layout, source, key: str, address: int, tables: tuple,
@@ -63,7 +48,11 @@ class NativeExecutable:
         general = _wrapper(self, layout, ffi.from_buffer, table_ptrs, finish)
         self.run = _fast_wrapper(layout, len(self.input_names), fn, ffi.from_buffer, table_ptrs,
                                  parallel_min, general, finish)
-        self.fast_call = self.run
+
+    @property
+    def fast_call(self):
+        """``run`` itself: hot paths call it without the ``__call__`` frame."""
+        return self.run
 
     @property
     def source(self) -> str:
@@ -92,7 +81,7 @@ def _finisher(layout: Layout, fn, buf, parallel_min):
             fn(0, n, *ptrs, *[buf(o) for o in outs])
             return outs
         outs = [p.take_shaped(shape, d) for p, d in zip(pools, out_dtypes)]
-        _parallel(_pool(), fn, n, ptrs + tuple(buf(o) for o in outs))
+        _parallel(worker_pool(), fn, n, ptrs + tuple(buf(o) for o in outs))
         for p, o in zip(pools, outs):
             p.give(o)
         return outs

@@ -7,6 +7,7 @@ table, where numba-compiled segments find it by name (``register``).
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import threading
 from pathlib import Path
@@ -16,8 +17,9 @@ import numpy as np
 
 from netjit.version import __version__ as netjit_version
 
-from ..numba import cache
+from ..common import cache, gemm_abi
 from . import gemm_ir, host
+from .entry import from_disk, write_entry
 
 _LOCK = threading.Lock()
 _STATE: dict = {}
@@ -59,7 +61,7 @@ def register(cache_dir: Optional[str]) -> dict:
     there first. Raises whatever compiling or loading raises."""
     with _LOCK:
         if "addresses" not in _STATE:
-            import llvmlite.binding as llvm
+            import llvmlite.binding as llvm      # deferred: 30-45 ms, only when products are packed
             addresses = _load(cache_dir)
             for name, address in addresses.items():
                 llvm.add_symbol(name, address)
@@ -78,25 +80,24 @@ def set_threads(ok: bool) -> None:
 def _apply_threads() -> None:
     addresses = _STATE.get("addresses")
     if addresses is not None:
-        import ctypes
         ok = _STATE.get("threads", True)
-        ctypes.CFUNCTYPE(None, ctypes.c_int32)(addresses[gemm_ir.SET_THREADS])(1 if ok else 0)
+        ctypes.CFUNCTYPE(None, ctypes.c_int32)(addresses[gemm_abi.SET_THREADS])(1 if ok else 0)
 
 
 def _key() -> str:
     h = hashlib.sha256()
-    for part in ("packed-sgemm", cache.source_hash([Path(gemm_ir.__file__)]), str(lanes()), host.identity(),
+    for part in ("packed-sgemm", cache.source_hash([Path(gemm_ir.__file__), Path(gemm_abi.__file__)]), str(lanes()), host.identity(),
                  netjit_version):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 
 
 def _load(cache_dir: Optional[str]) -> dict:
-    from . import _from_disk, _write_entry, jit
+    from . import jit         # deferred: llvmlite's binding (30-45 ms), only to compile or load
     key = _key()
     entry = cache.entry_dir(cache_dir, key) if cache_dir is not None else None
-    names = [gemm_ir.SYMBOL, gemm_ir.PACK_A, gemm_ir.THREADS_OK, gemm_ir.SET_THREADS]
-    found = _from_disk(entry, names) if entry is not None else None
+    names = [gemm_abi.SYMBOL, gemm_abi.PACK_A, gemm_abi.THREADS_OK, gemm_abi.SET_THREADS]
+    found = from_disk(entry, names) if entry is not None else None
     if found is not None:
         STATS["disk_loads"] += 1
         return dict(zip(names, found[0]))
@@ -104,5 +105,5 @@ def _load(cache_dir: Optional[str]) -> dict:
     obj = jit.compile_ir(text)
     STATS["compiles"] += 1
     if entry is not None:
-        _write_entry(entry, text, obj, (np.zeros(0, np.float32), np.zeros(0, np.float64)))
+        write_entry(entry, text, obj, (np.zeros(0, np.float32), np.zeros(0, np.float64)))
     return dict(zip(names, jit.load_many(obj, names)))

@@ -25,28 +25,16 @@ The tile's stores are the epilogue of the layer: ``+ bias`` along N and a
 ReLU, applied while the tile is in registers (the bias add and activation
 of an MLP layer cost no pass over C of their own).
 
-The exported functions; the product computes the panels ``[p0, p1)`` of C,
-so callers split the work over threads by panel::
-
-    void netjit_sgemm_pack_a(i64 M, i64 K, ptr A, i64 lda, ptr packed_a)
-    i32 netjit_sgemm_threads_ok()            # 0: run products on the calling thread
-    void netjit_sgemm_set_threads(i32 ok)
-    void netjit_sgemm_packed(i64 M, i64 N, i64 K, ptr packed_a, ptr packed_b,
-                             ptr C, i64 ldc, i64 p0, i64 p1,
-                             ptr bias, i32 flags)    # flags: BIAS | RELU
+The exported functions and their flags are the ABI in ``common.gemm_abi``.
 """
 from __future__ import annotations
 
-SYMBOL = "netjit_sgemm_packed"
-PACK_A = "netjit_sgemm_pack_a"
-#: the library's flag "callers may use threads" (0 in a forked child), and its setter
-THREADS_OK, SET_THREADS = "netjit_sgemm_threads_ok", "netjit_sgemm_set_threads"
-#: rows of C per micro-kernel call
-MR = 6
+from ..common.gemm_abi import BIAS, MR, PACK_A, RELU, SET_THREADS, SYMBOL, THREADS_OK
+
+__all__ = ["BIAS", "MR", "PACK_A", "RELU", "SET_THREADS", "SYMBOL", "THREADS_OK", "UNROLL", "module_ir"]
+
 #: iterations of the K loop per trip of its main loop
 UNROLL = 4
-#: ``flags`` bits: add the bias; ReLU after it
-BIAS, RELU = 2, 1
 
 
 def module_ir(lanes: int) -> str:

@@ -32,7 +32,7 @@ def identity() -> str:
         if "flags" in info:
             cpu = ";".join(f"{k}={info.get(k, '')}" for k in _FIELDS)
         else:
-            from . import jit
+            from . import jit      # deferred: llvmlite's binding, only where /proc/cpuinfo says nothing
             cpu = jit.host()
         _CACHE["identity"] = f"llvmlite={llvmlite.__version__};{platform.machine()};{cpu}"
     return _CACHE["identity"]
@@ -46,7 +46,7 @@ def vector_bytes() -> int:
         if flags is not None:
             avx = "avx" in flags.split()
         else:
-            from . import jit
+            from . import jit      # deferred: as above
             avx = jit.has_avx()
         _CACHE["vector_bytes"] = 32 if avx else 16
     return _CACHE["vector_bytes"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netjit.compiler.ops import TensorType
+
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 BOOL = np.dtype(np.bool_)
 #: dtypes a value of a native segment may have (bool only inside the loop)
@@ -47,7 +49,6 @@ class Layout:
 
 def program_dtypes(op, in_dtypes: list) -> list:
     """The dtypes of a FusedElementwise program's values: its inputs, then one per instruction."""
-    from netjit.compiler.ops import TensorType
     vals = list(in_dtypes)
     for inner, refs in op.program:
         vals.append(inner.infer(*(TensorType(vals[r], ()) for r in refs))[0].dtype)

@@ -15,21 +15,14 @@ from functools import singledispatch
 import numpy as np
 from llvmlite import ir
 
+from netjit.compiler.ops import FusedElementwise, OpKind
 from netjit.compiler.ops import elementwise as E
 from netjit.compiler.ops import logical as L
 
+from ..common.approx import SMALL_POWERS
+from ..common.fastmath import APPROX_FLAGS, level
 from . import vmath
 from .layout import BOOL, F32, F64
-
-#: LLVM fast-math flags of a segment's own arithmetic per netjit fast-math level;
-#: level 1 keeps to contraction and signed-zero freedom, as numba kernels do
-#: (``numba.options``): (x + inf) - inf stays NaN, x / denormal stays finite.
-#: W1 ran as fast (2.49-2.56 ms against 2.53-2.69 with reassoc and arcp,
-#: alternated in one process).
-FLAGS = {0: (), 1: ("contract", "nsz"), 2: ("fast",)}
-#: the approximations' own flags, whatever the level: their error bounds hold with these
-APPROX_FLAGS = ("reassoc", "contract", "arcp", "nsz")
-_SMALL_POWERS = (1.0, 2.0, 3.0, 4.0, 0.5)
 
 
 @dataclass
@@ -43,7 +36,8 @@ class Ctx:
 
     @property
     def flags(self):
-        return FLAGS[self.fastmath]
+        """The LLVM fast-math flags of the segment's own arithmetic (``common.fastmath``)."""
+        return level(self.fastmath).llvm_flags
 
 
 def ir_type(dtype: np.dtype, lanes: int) -> ir.Type:
@@ -66,19 +60,18 @@ def convert(b: ir.IRBuilder, v, src: np.dtype, dst: np.dtype, lanes: int):
 
 
 @singledispatch
-def lower(op, b: ir.IRBuilder, args: list, in_dtypes: list, out_dtype: np.dtype, ctx: Ctx):
+def emit_scalar_op(op, b: ir.IRBuilder, args: list, in_dtypes: list, out_dtype: np.dtype, ctx: Ctx):
     """The IR value of ``op`` over ``args`` (one vector per operand)."""
     raise NotImplementedError(f"no native lowering for {op.name}")
 
 
 def supported(op) -> bool:
     """Whether ``op`` has a lowering here."""
-    return lower.dispatch(type(op)) is not lower.dispatch(object)
+    return emit_scalar_op.dispatch(type(op)) is not emit_scalar_op.dispatch(object)
 
 
 def unsupported(graph) -> str:
     """The name of the first op of ``graph`` without a lowering here, or ""."""
-    from netjit.compiler.ops import FusedElementwise, OpKind
     for n in graph.nodes():
         op = graph.op(n)
         inner = [i for i, _ in op.program] if isinstance(op, FusedElementwise) else [op]
@@ -101,31 +94,31 @@ def _arith(op, b, args, in_dtypes, out_dtype, ctx):
 
 
 for _cls in _ARITH:
-    lower.register(_cls)(_arith)
+    emit_scalar_op.register(_cls)(_arith)
 
 
-@lower.register(E.Copy)
+@emit_scalar_op.register(E.Copy)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return convert(b, args[0], in_dtypes[0], out_dtype, ctx.lanes)
 
 
-@lower.register(E.Neg)
+@emit_scalar_op.register(E.Neg)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return b.fneg(_operands(b, args, in_dtypes, out_dtype, ctx)[0], flags=ctx.flags)
 
 
-@lower.register(E.Abs)
+@emit_scalar_op.register(E.Abs)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return vmath.intrinsic(b, "llvm.fabs", _operands(b, args, in_dtypes, out_dtype, ctx)[0])
 
 
-@lower.register(E.Relu)
+@emit_scalar_op.register(E.Relu)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     x, = _operands(b, args, in_dtypes, out_dtype, ctx)
     return vmath.intrinsic(b, "llvm.maximum", x, vmath.fconst(b, x.type, 0.0))
 
 
-@lower.register(E.Sqrt)
+@emit_scalar_op.register(E.Sqrt)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return vmath.intrinsic(b, "llvm.sqrt", _operands(b, args, in_dtypes, out_dtype, ctx)[0])
 
@@ -157,14 +150,14 @@ def _unary_float(libm_name):
 
 
 for _cls, _name in ((E.Exp, "exp"), (E.Log, "log"), (E.Tanh, "tanh"), (E.Sigmoid, None)):
-    lower.register(_cls)(_unary_float(_name))
+    emit_scalar_op.register(_cls)(_unary_float(_name))
 
 
-@lower.register(E.Pow)
+@emit_scalar_op.register(E.Pow)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     base, expo = _operands(b, args, in_dtypes, out_dtype, ctx)
     k = ctx.literals.get(id(args[1]))
-    if k is not None and k in _SMALL_POWERS:
+    if k is not None and k in SMALL_POWERS:
         # as the numba backend: x**3 is two multiplies, not a libm pow call
         f = ctx.flags
         if k == 0.5:
@@ -188,9 +181,9 @@ def _nary(combine):
     return lowering
 
 
-lower.register(E.Max)(_nary(lambda b, a, x, ctx: vmath.intrinsic(b, "llvm.maximum", a, x)))
-lower.register(E.Min)(_nary(lambda b, a, x, ctx: vmath.intrinsic(b, "llvm.minimum", a, x)))
-lower.register(E.Sum)(_nary(lambda b, a, x, ctx: b.fadd(a, x, flags=ctx.flags)))
+emit_scalar_op.register(E.Max)(_nary(lambda b, a, x, ctx: vmath.intrinsic(b, "llvm.maximum", a, x)))
+emit_scalar_op.register(E.Min)(_nary(lambda b, a, x, ctx: vmath.intrinsic(b, "llvm.minimum", a, x)))
+emit_scalar_op.register(E.Sum)(_nary(lambda b, a, x, ctx: b.fadd(a, x, flags=ctx.flags)))
 
 
 def _compare(predicate: str):
@@ -204,31 +197,31 @@ def _compare(predicate: str):
 
 
 for _cls, _predicate in {E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">=", E.EQ: "=="}.items():
-    lower.register(_cls)(_compare(_predicate))
+    emit_scalar_op.register(_cls)(_compare(_predicate))
 
 
-@lower.register(E.Where)
+@emit_scalar_op.register(E.Where)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     cond = args[0]
     x, y = (convert(b, a, d, out_dtype, ctx.lanes) for a, d in zip(args[1:], in_dtypes[1:]))
     return b.select(cond, x, y)
 
 
-@lower.register(E.Cast)
+@emit_scalar_op.register(E.Cast)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return convert(b, args[0], in_dtypes[0], out_dtype, ctx.lanes)
 
 
-@lower.register(L.Not)
+@emit_scalar_op.register(L.Not)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return b.not_(args[0])
 
 
-@lower.register(L.And)
+@emit_scalar_op.register(L.And)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return b.and_(*args)
 
 
-@lower.register(L.Or)
+@emit_scalar_op.register(L.Or)
 def _(op, b, args, in_dtypes, out_dtype, ctx):
     return b.or_(*args)

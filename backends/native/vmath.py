@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from netjit.backends import approx as M
+from netjit.backends.common import approx as M
 
 F32 = ir.FloatType()
 I32 = ir.IntType(32)

@@ -4,9 +4,12 @@
 that runs the segment through generated Python source compiled with
 ``numba.njit(nogil=True)``: fused loop nests for elementwise ops and last-axis
 reductions, BLAS for contractions, views for shape ops, host steps for host
-and stateful ops. Compiled code is cached on disk (``cache``). A segment with an
-op it cannot lower runs on the reference backend (``_on_host``). This package
-imports numba only when a graph is compiled, so ``import netjit`` stays fast.
+and stateful ops. Compiled code is cached on disk (``cache``). A segment made
+only of float elementwise ops goes to the native code generator instead
+(``backends.native.compile_native``, a peer dispatch). A segment with an op
+it cannot lower runs on the reference backend (``HostExecutable``). This
+package imports numba only when a graph is compiled, so ``import netjit``
+stays fast.
 """
 from __future__ import annotations
 
@@ -14,8 +17,14 @@ import logging
 import os
 
 from netjit.compiler.ir import Graph
+from netjit.compiler.ops import OP_REGISTRY, OpKind
 from netjit.errors import CompilationError
 
+from ..base import Backend, Executable
+from ..common.cache import STATS
+from ..common.tiered import tiered
+from ..native import compile_native
+from ..reference import HostExecutable, ReferenceBackend
 from .options import NumbaOptions
 
 LOGGER = logging.getLogger("netjit.backends.numba")
@@ -23,50 +32,53 @@ LOGGER = logging.getLogger("netjit.backends.numba")
 __all__ = ["NumbaBackend", "NumbaOptions", "cache_stats"]
 
 
-class NumbaBackend:
+class NumbaBackend(Backend):
     """Backend ``"numba"``; keyword options are those of ``NumbaOptions``."""
 
     name = "numba"
+    supports_deferral = True
 
     def __init__(self, **defaults):
         self.defaults = defaults
 
-    def compile(self, graph: Graph, **options):
+    def compile(self, graph: Graph, **options) -> Executable:
         """An executable for ``graph``; with ``tiered=True`` it returns at once."""
         opts = NumbaOptions.make(**{**self.defaults, **options})
         if not opts.tiered:
             return compile_now(graph, opts)
         # the reference tier reads ``graph`` now: numba must compile that graph, not
         # whatever the caller makes of it before the compile thread gets to it
-        return _tiered(graph.copy(), opts, compile_now)
+        private = graph.copy()
+        return tiered(ReferenceBackend().compile(private), lambda: compile_now(private, opts), graph.name)
 
-    def compile_deferred(self, graph: Graph, prepare, **options):
+    def compile_deferred(self, graph: Graph, prepare, **options) -> Executable:
         """``compile`` for a graph whose passes have not run yet: ``prepare(graph)`` runs
         them in place and returns it. Tiered, the reference tier runs ``graph`` as it
-        is and ``prepare`` runs on the compile thread, so the first call waits for neither."""
+        is and ``prepare`` runs on the compile thread (on a copy: segments are shown in
+        run metadata), so the first call waits for neither."""
         opts = NumbaOptions.make(**{**self.defaults, **options})
         if not opts.tiered:
             return compile_now(prepare(graph), opts)
-        return _tiered(graph, opts, lambda g, o: compile_now(prepare(g.copy()), o))
+        return tiered(ReferenceBackend().compile(graph), lambda: compile_now(prepare(graph.copy()), opts),
+                      graph.name)
+
+    def compiled_ops(self) -> frozenset:
+        """Op classes with a statement lowering, and elementwise ops with a scalar one."""
+        # deferred: the lowerings import numba (about 0.9 s)
+        from .lowerings import lower_stmt
+        from .scalar import scalar_expr
+        stmt_default, scalar_default = lower_stmt.dispatch(object), scalar_expr.dispatch(object)
+        return frozenset(c for c in OP_REGISTRY.values()
+                         if lower_stmt.dispatch(c) is not stmt_default
+                         or (c.kind is OpKind.ELEMENTWISE and scalar_expr.dispatch(c) is not scalar_default))
 
     def generate_source(self, graph: Graph, **options) -> str:
         """The generated module and wrapper source of ``graph`` (for dumps and tools)."""
         return _generate(graph, NumbaOptions.make(**{**self.defaults, **options})).readable_source()
 
 
-def _tiered(graph: Graph, opts: NumbaOptions, compile_fn):
-    """A TieredExecutable: the reference backend now, ``compile_fn(graph, opts)`` in the background.
-
-    ``compile_fn`` must not change ``graph`` (segments are shown in run metadata);
-    one that rewrites it copies it first, on the compile thread.
-    """
-    from ..reference import ReferenceBackend
-    from .tiered import TieredExecutable, compile_pool
-    start = lambda: compile_pool().submit(compile_fn, graph, opts)  # noqa: E731
-    return TieredExecutable(ReferenceBackend().compile(graph), start, graph.name)
-
-
 def _generate(graph: Graph, opts: NumbaOptions):
+    # deferred: code generation imports numba (about 0.9 s); a native or cached segment never does
     from .codegen import generate
     from .expand import expand_composites
     from .prepack import prepack_weights
@@ -88,45 +100,28 @@ class NoLowering(CompilationError):
     numba kernel, or an op over a value of unknown rank (a Python op's output)."""
 
 
-def compile_now(graph: Graph, opts: NumbaOptions):
+def compile_now(graph: Graph, opts: NumbaOptions) -> Executable:
     """Generate, compile (or load from the cache) and wrap ``graph``: natively when
     it qualifies (``backends.native``), else through numba."""
     if opts.native:
-        from ..native import compile_native
         exe = compile_native(graph, opts)
         if exe is not None:
             return exe
+    # deferred: these import numba (about 0.9 s)
     from .executable import NumbaExecutable, dump_source, load_compiled
     from .plain_errors import plain_error_messages
     plain_error_messages()
     try:
         gen = _generate(graph, opts)
     except NoLowering as exc:
-        return _on_host(graph, exc)
+        LOGGER.info("%s; it runs on the reference backend", exc)
+        return HostExecutable(graph, str(exc))
     mod, key, hit = load_compiled(gen, opts, graph.name)
     if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         dump_source(gen, key, opts)
     return NumbaExecutable(graph, gen, mod, key, opts, cache_hit=hit)
 
 
-def _on_host(graph: Graph, why: NoLowering):
-    """The segment as a host-side one: the reference backend runs it, every call.
-
-    Better than failing: a net whose Python op feeds compiled ops answered its
-    first calls on the reference tier, then failed every call once the numba
-    compile did. Run metadata shows the tier ("reference"); ``host_reason``
-    says why.
-    """
-    from ..reference import ReferenceBackend
-    LOGGER.info("%s; it runs on the reference backend", why)
-    exe = ReferenceBackend().compile(graph)
-    exe.tier = "reference"
-    exe.cache_hit = None
-    exe.host_reason = str(why)
-    return exe
-
-
 def cache_stats() -> dict:
     """Process-wide counters: memory_hits, disk_hits, misses, corrupt, numba_compiles, native_compiles."""
-    from .cache import STATS
     return dict(STATS)

@@ -7,11 +7,15 @@ import sys
 import types as pytypes
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from netjit.errors import CompilationError, InvalidArgumentError, NetjitError
 
-from . import cache
+from ..base import DictStateStore, Executable
+from ..common import cache as store
+from ..reference import OpFailure, ReferenceBackend
+from . import cache, entry_locator
 from .codegen import Generated
 from .options import NumbaOptions
 from .threads import THREADS
@@ -44,14 +48,13 @@ def _exec_module(name: str, source: str):
 
 
 def _signature(arg_types):
-    import numba
     return tuple(numba.types.Array(numba.from_dtype(dt), rank, "C", readonly=ro)
                  for dt, rank, ro in arg_types)
 
 
 def dump_source(gen: Generated, key: str, options: NumbaOptions) -> str:
     """Write the generated source where a person can read it; returns the path."""
-    return cache.write_dump(gen.readable_source(), key, options, ".py")
+    return store.write_dump(gen.readable_source(), key, options, ".py")
 
 
 def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):
@@ -63,11 +66,11 @@ def load_compiled(gen: Generated, options: NumbaOptions, graph_name: str):
     """
     arg_types = gen.arg_types
     key = cache.entry_key(gen.module_source, arg_types, options.codegen_key() + f";cache={options.cache}")
-    mod = cache.memory_get(key)
+    mod = store.memory_get(key)
     if mod is not None:
         return mod, key, True
-    with cache.key_lock(key):
-        mod = cache.memory_get(key)          # compiled by another thread meanwhile
+    with store.key_lock(key):
+        mod = store.memory_get(key)          # compiled by another thread meanwhile
         if mod is not None:
             return mod, key, True
         return _load_compiled_locked(gen, options, graph_name, key)
@@ -77,27 +80,26 @@ def _load_compiled_locked(gen: Generated, options: NumbaOptions, graph_name: str
     """``load_compiled`` past a memory miss, under the key's lock."""
     arg_types = gen.arg_types
     _prepare_threading()
-    from . import entry_locator      # numba's; this module loads without it
     entry_locator.install()
     name = f"{entry_locator.SEGMENT_MODULE_PREFIX}{key[:20]}"
-    entry = cache.entry_dir(options.resolved_cache_dir(), key) if options.cache else None
+    entry = store.entry_dir(options.resolved_cache_dir(), key) if options.cache else None
     try:
         mod, hits = _load(name, entry, gen, arg_types)
     except Exception as exc:
         if entry is None:
             raise _compilation_error(exc, gen, key, options, graph_name) from exc
-        cache.STATS["corrupt"] += 1      # an unreadable entry: start it afresh, once
-        cache.discard(entry)
+        store.STATS["corrupt"] += 1      # an unreadable entry: start it afresh, once
+        store.discard(entry)
         try:
             mod, hits = _load(name, entry, gen, arg_types)
         except Exception as exc2:
-            cache.discard(entry)
+            store.discard(entry)
             raise _compilation_error(exc2, gen, key, options, graph_name) from exc2
     if options.cache:
         cache.write_manifest(entry)
-    cache.STATS["disk_hits" if hits else "misses"] += 1
+    store.STATS["disk_hits" if hits else "misses"] += 1
     mod.__netjit_entry__ = entry
-    cache.memory_put(key, mod)
+    store.memory_put(key, mod)
     return mod, key, hits
 
 
@@ -118,7 +120,7 @@ def _compile_kernels(mod, gen: Generated, arg_types: list) -> bool:
         disp.compile(_signature(sig_types))
         hit = sum(disp.stats.cache_hits.values()) > 0
         if not hit:
-            cache.STATS["numba_compiles"] += 1
+            store.STATS["numba_compiles"] += 1
         all_hit = all_hit and hit
     return all_hit
 
@@ -161,7 +163,7 @@ class _ScratchState:
         self.values[key] = value
 
 
-class NumbaExecutable:
+class NumbaExecutable(Executable):
     """A compiled segment: ``__call__(inputs, state)`` runs the generated wrapper."""
 
     tier = "numba"
@@ -176,8 +178,11 @@ class NumbaExecutable:
         self._gen = gen
         self._graph = graph               # for error reports only (``failing_op``)
         self.run = _build_wrapper(gen, mod, options, self)
-        #: ``run`` itself: hot paths call it without the ``__call__`` frame (``backends.base.entry``)
-        self.fast_call = self.run
+
+    @property
+    def fast_call(self):
+        """``run`` itself: hot paths call it without the ``__call__`` frame."""
+        return self.run
 
     def failing_op(self, inputs, state):
         """``(op, blob label, error)`` of the op a failed call failed in, or None.
@@ -186,7 +191,6 @@ class NumbaExecutable:
         segment's graph runs again on the reference backend, with a scratch
         copy of the state so that stateful ops do not apply twice.
         """
-        from ..reference import ReferenceBackend
         try:
             return ReferenceBackend().compile(self._graph).locate_failure(inputs, _ScratchState(state))
         except Exception:  # noqa: BLE001 - a report must never hide the original error
@@ -209,8 +213,6 @@ class NumbaExecutable:
 
 
 def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
-    from ..base import DictStateStore
-    from ..reference import OpFailure
     g = dict(gen.wrapper_globals)
     g.update(np=np, DictStateStore=DictStateStore, PARALLEL_MIN_SIZE=options.parallel_min_size, THREADS=THREADS)
     for name in gen.kernels:

@@ -26,9 +26,11 @@ import numba
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from .. import approx as C
+from ..common import approx as C
+from ..common.fastmath import APPROX_FLAGS
 
-_FLAGS = {"nsz", "contract", "arcp", "reassoc"}
+#: the approximations' flags, as native segments compile them (``common.fastmath``)
+_FLAGS = set(APPROX_FLAGS)
 
 
 def cached_njit(**options):

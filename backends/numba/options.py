@@ -5,13 +5,9 @@ import os
 from dataclasses import dataclass, replace
 from typing import Optional
 
-#: numba fastmath flags per level. numba's flags cover a whole kernel, so
-#: level 1 takes only contraction (FMA) and signed-zero freedom there, as
-#: native segments do (``native.lower.FLAGS``): elementwise arithmetic keeps
-#: inf and NaN as IEEE does. The reassociation a vectorised reduction needs
-#: rides on its accumulation alone (``mathlib.radd``), and a division by a
-#: row's reduction multiplies by its reciprocal. Level 2 is LLVM's full "fast".
-FASTMATH_FLAGS = {0: "False", 1: "{'contract', 'nsz'}", 2: "True"}
+from netjit.errors import InvalidArgumentError
+
+from ..common.fastmath import LEVELS
 
 
 @dataclass(frozen=True)
@@ -19,7 +15,8 @@ class NumbaOptions:
     """How segments are compiled.
 
     fastmath
-        0: IEEE, libm transcendental functions. 1 (default): flags above plus
+        0: IEEE, libm transcendental functions. 1 (default): the flags of
+        ``common.fastmath`` (contraction, signed-zero freedom) plus
         vectorised float32 exp/tanh/sigmoid (``mathlib``, errors <= 5e-7
         relative, documented and tested there); float64 always uses libm.
         NaN and inf keep their meaning; sums are reassociated (vectorised)
@@ -75,8 +72,7 @@ class NumbaOptions:
         base = replace(cls(), **env)
         known = {k: v for k, v in overrides.items() if k in cls.__dataclass_fields__ and v is not None}
         opts = replace(base, **known)
-        if opts.fastmath not in FASTMATH_FLAGS:
-            from netjit.errors import InvalidArgumentError
+        if opts.fastmath not in LEVELS:
             raise InvalidArgumentError(f"fastmath level must be 0, 1 or 2, got {opts.fastmath!r}")
         return opts
 
@@ -85,7 +81,7 @@ class NumbaOptions:
                 or os.path.join(os.path.expanduser("~"), ".cache", "netjit"))
 
     def numba_flags(self, parallel: bool) -> str:
-        flags = f"nogil=True, cache=True, error_model='numpy', fastmath={FASTMATH_FLAGS[self.fastmath]}"
+        flags = f"nogil=True, cache=True, error_model='numpy', fastmath={LEVELS[self.fastmath].numba_arg}"
         return flags + (", parallel=True" if parallel else "")
 
     def codegen_key(self) -> str:

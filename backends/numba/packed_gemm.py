@@ -1,4 +1,4 @@
-"""``psgemm``: generated code's call into the native packed SGEMM (``native.gemm_ir``).
+"""``psgemm``: generated code's call into the native packed SGEMM (ABI: ``common.gemm_abi``).
 
 The kernel is called by symbol name (a numba ``ExternalFunction``, so cached
 segments stay valid across processes); ``prepack.prepack_weights`` registers
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange, types
 
-from netjit.backends.native.gemm_ir import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
+from ..common.gemm_abi import BIAS, MR, PACK_A, RELU, SYMBOL, THREADS_OK
 
 from .mathlib import cached_njit, converter
 from .threads import start_pool

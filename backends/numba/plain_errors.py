@@ -15,7 +15,7 @@ from __future__ import annotations
 
 def plain_error_messages() -> None:
     """Plain error messages, unless the user chose a numba colour scheme (cheap to repeat)."""
-    from numba.core import config, errors
+    from numba.core import config, errors     # deferred: numba (about 0.9 s); called only to compile
     scheme = errors.termcolor()
     if config.COLOR_SCHEME == "no_color" and hasattr(scheme, "_markup"):
         scheme._markup = _plain    # an instance attribute: the class stays as numba has it

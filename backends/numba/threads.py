@@ -21,6 +21,8 @@ import os
 import sys
 import threading
 
+from ..native import gemm      # the packed GEMM library's public module: its thread flag
+
 
 class _OpenGate:
     """The gate of a thread-safe layer: every caller may go parallel."""
@@ -58,7 +60,7 @@ def start_pool() -> None:
     """Start numba's thread pool, and set this process's policy for its layer (once):
     the layer's gate, and under ``workqueue`` serial packed products, which go
     parallel inside serial kernels where no gate guards them."""
-    import numba
+    import numba          # deferred: numba's import costs about 0.9 s; this module loads without it
     with _START_LOCK:
         numba.get_num_threads()        # launches the pool
         if not isinstance(THREADS.gate, _FirstCallGate):
@@ -66,7 +68,6 @@ def start_pool() -> None:
         layer = numba.threading_layer()
         THREADS.gate = gate_for(layer)
         if layer == "workqueue":
-            from netjit.backends.native import gemm
             gemm.set_threads(False)
 
 
@@ -92,7 +93,6 @@ def _parent_launched_threads() -> bool:
 def _after_fork_in_child() -> None:
     if _parent_launched_threads():
         THREADS.ok = False
-        from netjit.backends.native import gemm
         gemm.set_threads(False)
 
 

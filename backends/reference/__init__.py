@@ -11,18 +11,20 @@ from typing import Optional, Sequence
 import numpy as np
 
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import InferError, StatefulOp
+from netjit.compiler.ops import OP_REGISTRY, InferError, StatefulOp
 from netjit.errors import InvalidArgumentError
 
-from ..base import DictStateStore
+from ..base import Backend, DictStateStore, Executable
 
 
 class OpFailure(InvalidArgumentError):
     """An op raised while running; the message names the op and its blobs."""
 
 
-class ReferenceExecutable:
+class ReferenceExecutable(Executable):
     """A compiled schedule: (op, input slots, output slots) per node."""
+
+    tier = "reference"
 
     def __init__(self, graph: Graph):
         self.name = graph.name
@@ -84,13 +86,30 @@ class ReferenceExecutable:
 _OP_ERRORS = (InferError, ValueError, TypeError, FloatingPointError, IndexError)
 
 
-class ReferenceBackend:
+class HostExecutable(ReferenceExecutable):
+    """A segment a compiled backend cannot lower, run on the reference backend every call.
+
+    Better than failing: a net whose Python op feeds compiled ops answered its
+    first calls on the reference tier, then failed every call once the compile
+    did. Run metadata shows the tier ("reference"); ``host_reason`` says why.
+    """
+
+    def __init__(self, graph: Graph, host_reason: str):
+        super().__init__(graph)
+        self.host_reason = host_reason
+
+
+class ReferenceBackend(Backend):
     """Backend whose executables interpret ops with NumPy."""
 
     name = "reference"
 
     def compile(self, graph: Graph, **options) -> ReferenceExecutable:
         return ReferenceExecutable(graph)
+
+    def compiled_ops(self) -> frozenset:
+        """Every registered op: each has a ``reference()``."""
+        return frozenset(OP_REGISTRY.values())
 
 
 def evaluate(graph: Graph, inputs: Sequence[np.ndarray] = (), state=None) -> list[np.ndarray]:

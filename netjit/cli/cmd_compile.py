@@ -77,10 +77,9 @@ def _dump(compiled, segments, directory: Path, backend: str) -> list[str]:
     for name, _, _, _, exe in segments:
         if compiled.full is not None:
             _write(directory / "segments" / f"{_safe(name)}.txt", str(exe_graph(compiled.full, name)))
-        source = getattr(exe, "source", None)
+        source = exe.source
         if source:
-            wrapper = getattr(exe, "wrapper_source", "")
-            suffix = getattr(exe, "source_suffix", ".py")      # the native code generator's is LLVM IR
+            wrapper, suffix = exe.wrapper_source, exe.source_suffix      # the native code generator's is LLVM IR
             _write(directory / "source" / f"{_safe(name)}{suffix}",
                    source + ("\n# wrapper\n" + wrapper if wrapper else ""))
         else:
@@ -113,7 +112,7 @@ def run_compile(args, out: Out) -> int:
                     f"{a['nodes_before']}->{a['nodes_after']}",
                     "skipped" if a["skipped"] else ("yes" if a["changed"] else "-")) for a in history],
                   title="pass applications", justify="rlllrrl")
-    seg_rows = [(n, d, k, f"{sec * 1e3:.2f}", getattr(e, "tier", ""), _cache(e)) for n, d, k, sec, e in segments]
+    seg_rows = [(n, d, k, f"{sec * 1e3:.2f}", e.tier, _cache(e)) for n, d, k, sec, e in segments]
     out.table(["segment", "device", "nodes", "compile ms", "tier", "cache"], seg_rows,
               title=f"backend {config.backend}", justify="llrrll")
     if not any(r[5] for r in seg_rows):
@@ -133,7 +132,7 @@ def run_compile(args, out: Out) -> int:
 
 def _cache(exe) -> str:
     """'hit', 'miss' or '' (the backend keeps no cache), as the executable reports it."""
-    hit = getattr(exe, "cache_hit", None)
+    hit = exe.cache_hit
     return "" if hit is None else ("hit" if hit else "miss")
 
 

@@ -20,7 +20,6 @@ import weakref
 from typing import Sequence
 
 from netjit.backends import get_backend
-from netjit.backends.base import when_compiled
 from netjit.compiler.frontend.lowering import feed_type
 from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
@@ -44,7 +43,7 @@ class CompiledNet:
     def __init__(self, name, executable, graph, input_names: Sequence[str], outputs: Sequence[str]):
         self.name = name
         self.executable = executable
-        when_compiled(executable, self._use_compiled)
+        executable.on_compiled(self._use_compiled)
         position = {b: i for i, b in enumerate(input_names)}
         self.order = tuple(position[b] for b in executable.input_names)
         self.identity = self.order == tuple(range(len(input_names)))

@@ -40,7 +40,7 @@ def _segment_sources(net, fetch, feeds: dict, tmp_path, **config) -> str:
         parts = []
         for seg, exe in zip(entry.compiled.segmentation.segments, entry.compiled.executables):
             text = exe.source
-            if hasattr(exe, "wrapper_source"):
+            if exe.wrapper_source:          # numba segments have one; native ones none
                 text += "\n# --- wrapper ---\n" + exe.wrapper_source
             parts.append(f"# ===== segment {seg.name} ({type(exe).__name__}) =====\n{text}")
     # hashes of cache keys and symbol names depend on the netjit version only through the key

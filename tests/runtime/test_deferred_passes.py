@@ -16,7 +16,7 @@ import pytest
 
 import netjit as nj
 from netjit.backends.numba import NumbaBackend
-from netjit.backends.numba.tiered import compile_pool
+from netjit.backends.common.tiered import compile_pool
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import Placeholder, Tanh
 from netjit.passes import REGISTRY, Phase, register_pass

@@ -18,7 +18,7 @@ from netjit.backends.base import DictStateStore
 from netjit.backends.native import link
 from netjit.backends.native.executable import NativeExecutable
 from netjit.backends.native.lower import supported
-from netjit.backends.native.plan import plan
+from netjit.backends.native.eligibility import native_layout
 from netjit.backends.numba import NumbaBackend, cache_stats
 from netjit.backends.numba.executable import NumbaExecutable
 from netjit.backends.reference import evaluate
@@ -52,7 +52,7 @@ def test_random_elementwise_graphs_match_reference(case):
     graph, feeds = case
     optimized = optimize(graph.copy(), SessionConfig())          # fused, as sessions compile it
     exe = _native().compile(optimized)
-    assert isinstance(exe, NativeExecutable), plan(optimized, 32)[2]      # the strategy builds only these
+    assert isinstance(exe, NativeExecutable), native_layout(optimized, 32)[2]      # the strategy builds only these
     _assert_matches_reference(optimized, feeds, exe)
 
 
@@ -300,8 +300,8 @@ def test_a_damaged_entry_is_recompiled(tmp_path, damage):
     first = _native(cache_dir=str(tmp_path)).compile(g)
     entry = tmp_path / first.key[:2] / first.key
     # the same process would answer from memory: drop that to reach the disk
-    from netjit.backends.numba import cache
-    cache._MEMORY.pop(first.key)
+    from netjit.backends.common import cache
+    cache.memory_forget(first.key)
     if damage == "truncate":
         (entry / "segment.o").write_bytes((entry / "segment.o").read_bytes()[:100])
     elif damage == "manifest":
@@ -325,8 +325,8 @@ def test_a_library_that_will_not_load_is_dropped_and_the_object_code_used(tmp_pa
     g = _chain(4, 1.125)
     first = _native(cache_dir=str(tmp_path)).compile(g)
     entry = tmp_path / first.key[:2] / first.key
-    from netjit.backends.numba import cache
-    cache._MEMORY.pop(first.key)
+    from netjit.backends.common import cache
+    cache.memory_forget(first.key)
     junk = b"\x7fELF not really"               # the manifest agrees, but it will not load
     (entry / "segment.so").write_bytes(junk)
     manifest = json.loads((entry / "manifest.json").read_text())
@@ -375,7 +375,7 @@ def test_every_elementwise_op_has_a_native_lowering_that_matches_reference(name)
         if g.type(g.outputs[0]).dtype.kind != "f":
             assert not isinstance(exe, NativeExecutable)       # bool outputs stay on numba
             continue
-        assert isinstance(exe, NativeExecutable), plan(g, 32)[2]
+        assert isinstance(exe, NativeExecutable), native_layout(g, 32)[2]
         _assert_matches_reference(g, arrays, exe)
         ran += 1
     assert ran or name in _NO_FLOAT_SAMPLE, f"no float sample of {name} ran natively"

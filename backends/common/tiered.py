@@ -1,7 +1,8 @@
-"""Tiered execution: run on the reference backend until numba has compiled.
+"""Tiered execution: run on the reference backend until a compiled tier is ready.
 
-``TieredExecutable`` answers at once: calls go to the reference executable
-while a background thread generates and compiles the numba code; once it is
+``TieredExecutable`` wraps any compiled tier (the numba backend's, which may be
+a native segment): it answers at once, calls going to the reference executable
+while a background thread generates and compiles the code; once it is
 ready, calls switch to it, and holders registered with ``on_compiled`` call
 the compiled executable directly from then on. ``tier`` is "reference" until
 the switch and the compiled tier's ("numba", or "native" for segments the
@@ -13,6 +14,9 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future
+from typing import Callable
+
+from ..base import Executable
 
 _POOL: list = []
 _POOL_LOCK = threading.Lock()
@@ -45,15 +49,23 @@ class _Compiler:
 
 
 def compile_pool() -> _Compiler:
+    """The process's compile thread."""
     with _POOL_LOCK:
         if not _POOL:
             _POOL.append(_Compiler())
         return _POOL[0]
 
 
-class TieredExecutable:
-    """``start()`` submits the numba compilation; it runs after the first call's
+def tiered(reference: Executable, compile_fn: Callable[[], Executable], name: str) -> "TieredExecutable":
+    """``reference`` now, ``compile_fn()`` on the compile thread once the first call has its answer."""
+    return TieredExecutable(reference, lambda: compile_pool().submit(compile_fn), name)
+
+
+class TieredExecutable(Executable):
+    """``start()`` submits the compilation; it runs after the first call's
     reference result is out, so compiling never delays the first answer."""
+
+    tiered = True
 
     __slots__ = ("name", "input_names", "reference", "start", "future", "compiled", "tier", "calls",
                  "lock", "listeners")
@@ -92,7 +104,7 @@ class TieredExecutable:
         return exe(inputs, state)
 
     def on_compiled(self, callback) -> None:
-        """Call ``callback(numba_executable)`` once the compiled tier takes over.
+        """Call ``callback(compiled_executable)`` once the compiled tier takes over.
 
         Hot paths that hold this executable (a direct step, a generated
         callable) swap in the compiled one, so their calls stop paying for
@@ -122,7 +134,7 @@ class TieredExecutable:
         return None if self.compiled is None else self.compiled.cache_hit
 
     def wait(self, timeout=None):
-        """Block until the numba tier is ready (starting it if no call has); returns it."""
+        """Block until the compiled tier is ready (starting it if no call has); returns it."""
         self._start()
         exe = self.future.result(timeout)
         if self.compiled is None:

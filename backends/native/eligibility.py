@@ -25,7 +25,7 @@ from .layout import DTYPES, F32, Arg, Layout, program_dtypes
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def plan(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[Layout], dict, str]:
+def native_layout(graph: Graph, vector_bytes: int, min_size: int = 0) -> tuple[Optional[Layout], dict, str]:
     """``(layout, consts, "")`` for a qualifying segment, else ``(None, {}, reason)``.
     Outputs of a static shape must hold at least ``min_size`` elements.
 

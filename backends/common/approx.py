@@ -28,3 +28,7 @@ A13, A11, A9, A7, A5, A3, A1 = A
 B6, B4, B2, B0 = (F(c) for c in (1.19825839466702e-06, 1.18534705686654e-04,
                                      2.26843463243900e-03, 4.89352518554385e-03))
 TCLAMP = F(7.90531110763549805)
+
+#: Pow exponents both code generators strength-reduce: ``x**3`` is two multiplies and
+#: ``x**0.5`` a square root, not a libm ``pow`` call (NumPy's ``x**3`` is one)
+SMALL_POWERS = (1.0, 2.0, 3.0, 4.0, 0.5)

@@ -3,6 +3,8 @@
     Add(a, b) -> Add(a, b)          Relu(x) -> Relu(x)
     MatMul(a, b) -> MatMul(a, b)    Identity(x) -> Copy(x)
     Constant(value=t) -> Const(t)
+    Div(a, b), floats -> Div(a, b)
+    Div(a, b), ints of <= 32 bits -> Cast<int>(Div(a, b))  (ONNX truncates; exact in f64)
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 from ... import ops as O
 from .converters import NodeContext, onnx_op
 
-_SAME = {"Add": O.Add, "Sub": O.Sub, "Mul": O.Mul, "Div": O.Div, "Relu": O.Relu, "Exp": O.Exp,
+_SAME = {"Add": O.Add, "Sub": O.Sub, "Mul": O.Mul, "Relu": O.Relu, "Exp": O.Exp,
          "Log": O.Log, "Sqrt": O.Sqrt, "Tanh": O.Tanh, "Sigmoid": O.Sigmoid, "Neg": O.Neg, "Abs": O.Abs,
          "MatMul": O.MatMul, "Identity": O.Copy}
 
@@ -37,3 +39,21 @@ def constant(ctx: NodeContext) -> None:
             ctx.set_const(ctx.output(0), np.asarray(value, dtype=dtype))
             return
     raise ctx.unsupported(f"none of the supported value attributes is set ({sorted(ctx.attrs)})")
+
+
+@onnx_op("Div")
+def div(ctx: NodeContext) -> None:
+    """ONNX's integer Div truncates toward zero; netjit's Div is true division (f64 for ints).
+
+    For ints of at most 32 bits the f64 quotient truncated by Cast is exact (the
+    quotient's rounding error stays below 1/|b|); 64-bit ints are refused.
+    """
+    a, b = ctx.type(0), ctx.type(1)
+    dtype = a.dtype if a is not None else None
+    if dtype is None or dtype.kind == "f":
+        ctx.emit(O.Div(), ctx.inputs())
+        return
+    if dtype.itemsize > 4:
+        raise ctx.unsupported(f"integer division of {dtype} (exact only up to 32-bit ints)")
+    quotient = ctx.emit(O.Div(), ctx.inputs(), [ctx.fresh("quotient")])
+    ctx.emit(O.Cast(dtype), quotient)

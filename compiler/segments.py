@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from netjit.errors import InvalidArgumentError
+
 from .ir import Graph, Value
 from .ops import Placeholder, Recv, Send
 from .partition import Partitioned
@@ -140,10 +142,26 @@ class _Splitter:
 
 
 def split(parts: Partitioned, by_feeds: bool = False, name: str = "graph") -> Segmentation:
-    """Split partitions into segments; see the module docstring."""
+    """Split partitions into segments; see the module docstring.
+
+    Raises InvalidArgumentError for a Recv whose key no Send of the run sends
+    (a user-built Recv): it could only wait forever.
+    """
+    _check_rendezvous_keys(parts)
     if len(parts.graphs) == 1 and not by_feeds:
         return _one_segment(parts, name)
     return _split_levels(parts, by_feeds, name)
+
+
+def _check_rendezvous_keys(parts: Partitioned) -> None:
+    sent = {g.op(n).key for g in parts.graphs.values() for n in g.nodes() if isinstance(g.op(n), Send)}
+    for dev, g in parts.graphs.items():
+        for n in g.nodes():
+            op = g.op(n)
+            if isinstance(op, Recv) and op.key not in sent:
+                blob = next((b for b in g.names(n) if b), f"%{n}")
+                raise InvalidArgumentError(f"Recv {blob!r} on {dev} waits for rendezvous key {op.key!r}, "
+                                           "which no Send of this run sends")
 
 
 def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> Segmentation:

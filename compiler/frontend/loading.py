@@ -8,14 +8,17 @@ Nothing in a file is ever imported, evaluated or unpickled.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from netjit.errors import InvalidArgumentError, NetjitError
 
 from .. import ops as O
 from ..device import device as device_scope
+from ..ir.files import check_json_size, read_regular
 from ..ir.attr_codec import MAX_DEPTH, MAX_JSON_BYTES, Decoder, LoadError, describe, parse_json
 from ..ops import InferError
+from ..ops.host import print_dir
 from .net import VARIABLE_UPDATES, Net
 from .saving import FORMAT, PLAN_FORMAT, SPELLING, VERSION, BODY_FIELDS, HEADER_FIELDS, OP_FIELDS, STEP_SETTINGS
 from .steps import ExecutionStep, Plan
@@ -52,8 +55,9 @@ def load_net(path, name=None):
         return next(iter(nets.values()))
     if name not in nets:
         what = "a net" if isinstance(obj, Net) else f"plan {obj.name!r}"
+        found = f"no net {name!r} in {what}; " if name is not None else f"{what} with several nets; "
         raise LoadError(path, "nets" if not isinstance(obj, Net) else "name",
-                        f"{what} with nets {sorted(nets)}; choose one as {path}#NAME")
+                        f"{found}its nets are {sorted(nets)}: choose one as {path}#NAME")
     return nets[name]
 
 
@@ -135,12 +139,29 @@ def _step_from_doc(dec: Decoder, raw, loc: str, nets: dict, depth: int):
             if value is not None:
                 if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                     raise dec.fail(f"{loc}.{key}", f"expected {kind.__name__} or null, got {describe(value)}")
+                _check_limit(dec, key, value, f"{loc}.{key}")
                 getattr(step, setter)(value)
     except LoadError:
         raise
     except NetjitError as exc:
         raise dec.fail(loc, str(exc)) from None
     return step
+
+
+#: Settings of a saved step that drive work: setting -> (environment variable, default limit).
+#: A plan built in Python is the user's own choice; a saved one is held to these.
+WORK_LIMITS = {"num_iter": ("NETJIT_MAX_NUM_ITER", 10_000_000),
+               "num_concurrent_instances": ("NETJIT_MAX_INSTANCES", 1024)}
+
+
+def _check_limit(dec: Decoder, key: str, value: int, loc: str) -> None:
+    if key not in WORK_LIMITS:
+        return
+    env, default = WORK_LIMITS[key]
+    limit = int(os.environ.get(env, default))
+    if value > limit:
+        raise dec.fail(loc, f"{key} {value} is more than the limit of {limit} for saved plans "
+                            f"(raise it with {env} if the plan is trusted)"[:300])
 
 
 def _add_saved_op(dec: Decoder, net, raw, loc: str) -> None:
@@ -159,6 +180,9 @@ def _add_saved_op(dec: Decoder, net, raw, loc: str) -> None:
         op = None
     else:
         op = dec.make_op(type_name, raw["attrs"], loc)
+    if isinstance(op, O.Print) and op.to_file and print_dir() is None:
+        raise dec.fail(f"{loc}.attrs.to_file", "the net asks to write a log file; set NETJIT_PRINT_DIR "
+                                               "to the folder it may write to before loading it")
     try:
         with device_scope(dev):
             # The sibling frontend's checked entry point: the same arity and type checks as building.
@@ -171,13 +195,11 @@ def read_document(path) -> dict:
     """Parse ``path`` as JSON with limits; errors are LoadErrors naming the file."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise LoadError(path, "", f"file is {size} bytes, more than {MAX_JSON_BYTES}")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise LoadError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular(path, MAX_JSON_BYTES).decode("utf-8")
+        check_json_size(text, str(path))
+    except InvalidArgumentError as exc:
+        raise LoadError(path, "", str(exc).removeprefix(f"{path}: ")) from None
+    except UnicodeDecodeError as exc:
         raise LoadError(path, "", f"cannot read: {exc}") from None
     try:
         return parse_json(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
 
@@ -19,6 +20,7 @@ from netjit.errors import InvalidArgumentError
 
 from .. import ops as O
 from ..device import current_device
+from ..ir.verify import attr_fits
 from ..ops import ConstValue, InferError, TensorType
 from ..ops.python_op import python_op_adder
 from .saving import save_net
@@ -227,6 +229,11 @@ class Net:
         cls = O.OP_REGISTRY[op_type]
         if op_type == "Split" and "split" not in attrs and "num" not in attrs:
             attrs = dict(attrs, num=n_outputs)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in attrs.items():
+            if key in fields and not _attr_kind_fits(fields[key], value):
+                raise self._fail(op_type, outputs, f"attribute {key}={value!r} has type {type(value).__name__}, "
+                                                   f"expected {fields[key].type}"[:300])
         try:
             return cls(**attrs)
         except TypeError as exc:
@@ -322,6 +329,19 @@ class Net:
         function once per op instance (per workspace it runs in). See ``ops.python_op``.
         """
         return python_op_adder(self, f, dtypes)
+
+
+#: Field annotations whose values the frontend checks before building an op; the
+#: others (dtypes, constants, tuples given as lists) are converted by the op itself.
+_CHECKED_KINDS = {"int", "float", "bool", "str", "Optional[int]", "Optional[float]", "Optional[str]"}
+
+
+def _attr_kind_fits(field: dataclasses.Field, value) -> bool:
+    """A Python attribute fits an int, float, bool or str field (``attr_fits``); tuples may be lists."""
+    ann = str(field.type)
+    if ann in ("tuple", "Optional[tuple]"):
+        return isinstance(value, (tuple, list)) or (value is None and ann.startswith("Optional"))
+    return ann not in _CHECKED_KINDS or attr_fits(field, value)
 
 
 def infer_into(types: dict, op: Optional[O.Op], ins, outs) -> None:

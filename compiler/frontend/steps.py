@@ -14,6 +14,8 @@ from __future__ import annotations
 import weakref
 from typing import Any, Optional
 
+import numpy as np
+
 from netjit.errors import FailedPreconditionError, InvalidArgumentError
 
 from .net import Net
@@ -22,6 +24,7 @@ from .saving import save_plan
 #: Attribute keys of setup nets attached to steps and nets by NetBuilder's
 #: ``task_init``/``task_exit`` (once per task), ``task_instance_init``/``..._exit``
 #: (once per instance) and ``local_init``/``local_exit`` (once per node).
+_I64_MAX = int(np.iinfo(np.int64).max)
 TASK_SETUP = "task_setup"
 TASK_INSTANCE_SETUP = "task_instance_setup"
 LOCAL_SETUP = "local_setup"
@@ -89,7 +92,7 @@ class ExecutionStep:
 
     def SetIter(self, num_iter: int) -> None:
         self._assert_can_mutate()
-        self.num_iter = int(num_iter)
+        self.num_iter = self._count("num_iter", num_iter, 0)
 
     def SetShouldStopBlob(self, blob) -> None:
         self._assert_can_mutate()
@@ -108,7 +111,14 @@ class ExecutionStep:
 
     def SetNumConcurrentInstances(self, n: int) -> None:
         self._assert_can_mutate()
-        self.num_concurrent_instances = int(n)
+        self.num_concurrent_instances = self._count("num_concurrent_instances", n, 1)
+
+    def _count(self, what: str, n, least: int) -> int:
+        """``n`` as an int from ``least`` to int64's largest, else InvalidArgumentError."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not least <= int(n) <= _I64_MAX:
+            raise InvalidArgumentError(f"step {self.name!r}: {what} must be an int from {least} "
+                                       f"to {_I64_MAX}, got {n!r}"[:200])
+        return int(n)
 
     def SetCreateWorkspace(self, create: bool) -> None:
         self._assert_can_mutate()

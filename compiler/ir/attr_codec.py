@@ -17,7 +17,7 @@ the op's declared field types before the op is built. Every problem is a
 LoadError naming the file and the JSON location (``nodes[3].op.attrs.axis``).
 
 Each file format chooses a ``Spelling``: the IR JSON (compiler/ir/serialize.py)
-and saved nets (compiler/net_io.py) spell a few things differently in their
+and saved nets (compiler/frontend/saving.py) spell a few things differently in their
 version 1, which stays readable and writable; the checks are the same.
 """
 from __future__ import annotations
@@ -38,6 +38,7 @@ import numpy as np
 from netjit.errors import InvalidArgumentError, NetjitError
 
 from ..ops import DTYPES, OP_REGISTRY, ConstValue, InferError, Op, TensorType, dtype_name
+from .files import check_regular
 from .verify import attr_fits
 
 #: Constants with at most this many elements stay in the JSON.
@@ -409,7 +410,10 @@ class Decoder:
             raise self.fail(loc, f"constant {key!r} lives in a side .npz, but {self.no_npz}")
         if self._zip is None:
             try:
+                check_regular(self.npz)
                 self._zip = zipfile.ZipFile(self.npz)
+            except InvalidArgumentError as exc:
+                raise self.fail(loc, str(exc)) from None
             except (OSError, zipfile.BadZipFile) as exc:
                 raise self.fail(loc, f"cannot open {self.npz.name}: {exc}") from None
         return self._zip

@@ -22,6 +22,7 @@ import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
+from .files import check_json_size, read_regular
 from .attr_codec import (INLINE_MAX, MAX_JSON_BYTES, Decoder, Encoder, LoadError, Spelling, describe,
                          parse_json, tensor_type_json)
 from .graph import Graph
@@ -191,10 +192,10 @@ def load_graph(path) -> Graph:
     """Read a graph written by ``save_graph``."""
     json_path, npz_path = _paths(path)
     try:
-        if os.path.getsize(json_path) > MAX_JSON_BYTES:
-            raise LoadError(json_path, "", f"file is more than {MAX_JSON_BYTES} bytes")
-        with open(json_path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular(json_path, MAX_JSON_BYTES).decode("utf-8")
+        check_json_size(text, json_path)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"cannot read IR file {exc}") from None
+    except UnicodeDecodeError as exc:
         raise InvalidArgumentError(f"cannot read IR file {json_path}: {exc}") from None
     return graph_from_json(text, npz_path if os.path.exists(npz_path) else None, source=json_path)

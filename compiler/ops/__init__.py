@@ -25,7 +25,7 @@ from .logical import Not, And, Or  # noqa: F401
 from .python_op import Python  # noqa: F401
 from .counters import CreateCounter, CountUp, RetrieveCount, ResetCounter  # noqa: F401
 # ONNX op families (each module registers its ops; import names from the module)
-from . import scalar_math, activations  # noqa: F401,E402
+from . import scalar_math, bitwise, activations, activations_smooth  # noqa: F401,E402
 from . import conv, pooling, normalization, recurrent  # noqa: F401,E402
 from . import indexing, tensor, reduction_more  # noqa: F401,E402
 

@@ -18,6 +18,7 @@ from .base import InferError, Op, OpKind, Sample, register_op
 from .types import DTYPES, TensorType
 
 _I64 = DTYPES["i64"]
+_I64_MIN, _I64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 _COUNTER_TYPE = TensorType(DTYPES["str"], ())
 
 
@@ -31,9 +32,11 @@ class Counter:
         self._lock = threading.Lock()
 
     def count_up(self) -> int:
-        """Add one; return the count before."""
+        """Add one; return the count before. InferError past int64's largest value."""
         with self._lock:
             prev = self._count
+            if prev >= _I64_MAX:
+                raise InferError(f"the counter is at {prev}, int64's largest value: counting up would overflow")
             self._count += 1
             return prev
 
@@ -77,6 +80,12 @@ class _CounterOp(Op):
     kind: ClassVar[OpKind] = OpKind.HOST
     host: ClassVar[bool] = True
     stateful: ClassVar[bool] = True
+
+    def __post_init__(self):
+        count = getattr(self, "init_count", 0)
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) \
+                or not _I64_MIN <= int(count) <= _I64_MAX:
+            raise InferError(f"init_count must be an int64, got {count!r}"[:120])
 
     def infer(self, *inputs):
         self.check_arity(len(inputs))

@@ -26,8 +26,10 @@ class FusedElementwise(Op):
     outputs: tuple = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "program", tuple((op, tuple(refs)) for op, refs in self.program))
-        object.__setattr__(self, "outputs", tuple(self.outputs))
+        object.__setattr__(self, "program", _instructions(self.program))
+        object.__setattr__(self, "outputs", _refs(self.outputs, "outputs"))
+        if isinstance(self.n_inputs, bool) or not isinstance(self.n_inputs, int) or self.n_inputs < 1:
+            raise InferError(f"n_inputs must be a positive int, got {self.n_inputs!r}")
         for i, (op, refs) in enumerate(self.program):
             if op.kind is not OpKind.ELEMENTWISE:
                 raise InferError(f"instruction {i} ({op.name}) is not elementwise")
@@ -61,3 +63,22 @@ class FusedElementwise(Op):
         lines = [f"{name(self.n_inputs + i)} = {op!r}".replace("()", "") + "(" +
                  ", ".join(name(r) for r in refs) + ")" for i, (op, refs) in enumerate(self.program)]
         return "; ".join(lines) + " -> " + ", ".join(name(r) for r in self.outputs)
+
+
+def _refs(refs, what: str) -> tuple:
+    """``refs`` as a tuple of ints, or the InferError saying what they are instead."""
+    if not isinstance(refs, (tuple, list)) or any(isinstance(r, bool) or not isinstance(r, int) for r in refs):
+        raise InferError(f"{what} must be a sequence of ints, got {refs!r}"[:200])
+    return tuple(refs)
+
+
+def _instructions(program) -> tuple:
+    """``program`` as ``((op, refs), ...)``; a saved file may hold anything in its place."""
+    if not isinstance(program, (tuple, list)):
+        raise InferError(f"program must be a sequence of (op, refs) pairs, got {type(program).__name__}")
+    out = []
+    for i, item in enumerate(program):
+        if not isinstance(item, (tuple, list)) or len(item) != 2 or not isinstance(item[0], Op):
+            raise InferError(f"instruction {i} must be an (op, refs) pair, got {item!r}"[:200])
+        out.append((item[0], _refs(item[1], f"instruction {i}'s refs")))
+    return tuple(out)

@@ -3,10 +3,11 @@
 A NET argument is one of
   ``path/net.json``              a net saved with ``Net.save``
   ``path/plan.json#NET``         the net saved as NET in a plan file (``save_plan``)
+  ``path/model.onnx``            an ONNX model (needs the onnx package)
   ``path/to/module.py:function`` a file whose function returns a Net
   ``package.module:function``    the same for an importable module
-Running a module is running the user's code, by design; a ``.json`` file is
-only ever parsed (see ``compiler/net_io.py``).
+Running a module is running the user's code, by design; a ``.json`` or
+``.onnx`` file is only ever parsed (see ``compiler/frontend/loading.py``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from typing import Sequence
 
 import numpy as np
 
+from netjit.compiler.frontend.loading import load_net as load_saved
 from netjit.compiler.frontend.lowering import feed_type
+from netjit.compiler.ir.files import check_regular
 from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
 from netjit.errors import InvalidArgumentError, NotFoundError
@@ -32,10 +35,21 @@ def load_net(spec: str) -> Net:
         return _net_from_function(module, func, spec)
     path, _, name = spec.partition("#")
     if Path(path).suffix == ".json":
-        from netjit.compiler.frontend.loading import load_net as load_saved
         return load_saved(path, name or None)
-    raise InvalidArgumentError(f"cannot read net {spec!r}: expected a saved net (file.json), "
-                               "path/to/module.py:function or package.module:function")
+    if Path(path).suffix == ".onnx" and not name:
+        return _load_onnx(path)
+    raise InvalidArgumentError(f"cannot read net {spec!r}: expected a saved net (file.json), an ONNX "
+                               "model (file.onnx), path/to/module.py:function or package.module:function")
+
+
+def _load_onnx(path: str) -> Net:
+    try:
+        # onnx is an optional dependency: imported only when an .onnx file is given
+        from netjit.compiler.frontend.onnx import load
+    except ImportError as exc:
+        raise InvalidArgumentError(f"cannot read {path}: ONNX models need the onnx package "
+                                   f"(pip install \"netjit[onnx]\"): {exc}") from None
+    return load(path)
 
 
 def _is_module_name(text: str) -> bool:
@@ -69,6 +83,17 @@ def _net_from_function(module: str, func: str, spec: str) -> Net:
 
 def load_array(spec: str, path: str) -> np.ndarray:
     """A feed value from a ``.npy`` file (never unpickled)."""
+    if not Path(path).exists():
+        raise NotFoundError(f"--feed {spec}: no file {path}")
+    try:
+        check_regular(path)
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except (InvalidArgumentError, OSError) as exc:
+        raise InvalidArgumentError(f"--feed {spec}: cannot read {path}: {exc}") from None
+    if magic != b"\x93NUMPY":
+        raise InvalidArgumentError(f"--feed {spec}: {path} is not a .npy file (it starts with {magic!r}, "
+                                   "not NumPy's magic); write one with numpy.save")
     try:
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:

@@ -11,6 +11,7 @@ import os
 import sys
 
 from netjit.errors import NetjitError
+from netjit.version import __version__
 
 from .console import Out
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cmd_compile, cmd_diff, cmd_inspect, cmd_run, demo
     parser = argparse.ArgumentParser(prog="netjit", description="netjit graph compiler tools",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"netjit {__version__}")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour and tables for a terminal (default: when stdout is one)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

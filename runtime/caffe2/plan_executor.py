@@ -19,6 +19,7 @@ the workspace tree's cached ``NetRunner``s, so iterating never recompiles.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from typing import Callable
 
@@ -119,14 +120,36 @@ class StepRunner:
                 failed.set()
 
         subs = self.substeps
-        threads = [threading.Thread(target=worker, args=(subs[k % len(subs)],), daemon=True,
-                                    name=f"netjit:{self.name}:{k}") for k in range(self.n_threads)]
+        work = iter(range(self.n_threads))
+        lock = threading.Lock()
+
+        def drain() -> None:
+            # the pool is bounded; each thread takes the next instance until none is left
+            while True:
+                with lock:
+                    k = next(work, None)
+                if k is None:
+                    return
+                worker(subs[k % len(subs)])
+
+        threads = [threading.Thread(target=drain, daemon=True, name=f"netjit:{self.name}:{k}")
+                   for k in range(min(self.n_threads, max_step_threads()))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         if errors:
             raise errors[0]
+
+
+def max_step_threads() -> int:
+    """How many threads one concurrent step runs at once (``NETJIT_MAX_STEP_THREADS``, default 64).
+
+    More substeps or instances than that run as threads free up, so a step of
+    100,000 instances holds 64 threads, not 100,000. Instances that wait for
+    one another (a barrier over all of them) need the limit raised.
+    """
+    return max(1, int(os.environ.get("NETJIT_MAX_STEP_THREADS", 64)))
 
 
 def run_step(ws: BlobStore, step: ExecutionStep) -> None:

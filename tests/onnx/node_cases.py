@@ -45,8 +45,16 @@ def run_case(case, **options) -> None:
     from netjit.onnx import backend
     rep = backend.prepare(case.model, "CPU", backend=BACKEND, **options)
     for inputs, expected in case.data_sets:
-        outputs = rep.run(list(inputs))
+        inputs, expected = [_array(x) for x in inputs], [_array(x) for x in expected]
+        outputs = rep.run(inputs)
         assert_outputs_match(expected, outputs, case.rtol, case.atol)
+
+
+def _array(value):
+    """A data set's value as an array: some cases (Cast's) give TensorProtos, as ONNX's runner reads them."""
+    import onnx
+    from onnx import numpy_helper
+    return numpy_helper.to_array(value) if isinstance(value, onnx.TensorProto) else value
 
 
 def assert_outputs_match(expected, actual, rtol: float, atol: float) -> None:

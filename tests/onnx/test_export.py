@@ -93,7 +93,7 @@ def test_errors_name_the_op_and_blob():
     net.Print(x)
     v = net.Variable(np.zeros(2, np.float32), "v")
     net.Add([x, v], "s")
-    with pytest.raises(UnimplementedError, match="Variable 'v' in net 'bad'.*no ONNX equivalent"):
+    with pytest.raises(UnimplementedError, match="Variable 'v' in net 'bad.*no ONNX equivalent"):
         nj.onnx.export(net, ["s"], ["x"])
     with pytest.raises(InvalidArgumentError, match="placeholder is needed but not fed"):
         nj.onnx.export(_net(), ["z"], [])

@@ -17,7 +17,7 @@ import logging
 import os
 
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import OP_REGISTRY, OpKind
+from netjit.compiler.ops import CORE_DTYPES, DTYPES, OP_REGISTRY, OpKind
 from netjit.errors import CompilationError
 
 from ..base import Backend, Executable
@@ -82,6 +82,7 @@ def _generate(graph: Graph, opts: NumbaOptions):
     from .codegen import generate
     from .expand import expand_composites
     from .prepack import prepack_weights
+    _check_dtypes(graph)
     private = graph.copy()
     for n in private.nodes():
         # placement reasons name blobs (and so the net); the cache key must not
@@ -97,12 +98,28 @@ def _generate(graph: Graph, opts: NumbaOptions):
 
 class NoLowering(CompilationError):
     """A segment holds an op the numba backend cannot lower: a plugin's op without a
-    numba kernel, or an op over a value of unknown rank (a Python op's output)."""
+    numba kernel, an op over a value of unknown rank (a Python op's output), or a
+    value of a dtype the generated code does not compute (``_check_dtypes``)."""
+
+
+def _check_dtypes(graph: Graph) -> None:
+    """Refuse values of the ONNX-only dtypes (i8 ... u64, f16): the generated loops
+    and kernels are written and tested for ``CORE_DTYPES`` (and host strings) only,
+    and numba's f16 arithmetic is partial; such a segment runs on the reference backend."""
+    for n in graph.nodes():
+        for t in graph.types(n):
+            if t.dtype not in CORE_DTYPES and t.dtype != DTYPES["str"]:
+                raise NoLowering(f"numba backend: segment {graph.name!r}: {graph.op(n).name} "
+                                 f"has a value of type {t}, a dtype it does not compile")
 
 
 def compile_now(graph: Graph, opts: NumbaOptions) -> Executable:
     """Generate, compile (or load from the cache) and wrap ``graph``: natively when
     it qualifies (``backends.native``), else through numba."""
+    try:
+        _check_dtypes(graph)
+    except NoLowering as exc:
+        return _on_host(graph, exc)
     if opts.native:
         exe = compile_native(graph, opts)
         if exe is not None:

@@ -165,6 +165,13 @@ class Net:
         """
         save_net(self, path)
 
+    def save_onnx(self, path, fetches, feeds=(), opset: Optional[int] = None) -> None:
+        """Write the ONNX model computing ``fetches`` from ``feeds`` to ``path`` (``nj.onnx.export``)."""
+        # onnx is an optional dependency (netjit[onnx]): imported only when a net is exported
+        import onnx
+        from .onnx.export import export_net
+        onnx.save(export_net(self, fetches, feeds, opset), str(path))
+
     def __str__(self) -> str:
         return f"net {self.name}:\n" + "\n".join(f"  {d}" for d in self.ops)
 

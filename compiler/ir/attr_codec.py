@@ -49,9 +49,9 @@ MAX_JSON_BYTES = 256 << 20
 MAX_DEPTH = 32
 #: Side-file keys: a counter (``c0``) or a SHA-1 digest (``c5f61...``); never a path.
 _NPZ_KEY = re.compile(r"c(\d{1,9}|[0-9a-f]{40})\Z")
-_NP_SCALARS = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64, "bool": np.bool_}
+_NP_SCALARS = {name: dt.type for name, dt in DTYPES.items() if dt.kind != "O"}
 #: What a decoded JSON value must be for each element kind of a dtype.
-_ELEMENT_KINDS = {"f": (int, float), "i": (int,), "b": (bool,), "O": (str,)}
+_ELEMENT_KINDS = {"f": (int, float), "i": (int,), "u": (int,), "b": (bool,), "O": (str,)}
 
 
 def max_load_bytes() -> int:

@@ -7,7 +7,8 @@ from netjit.errors import NotFoundError
 
 from .base import (OP_REGISTRY, ConstValue, InferError, Op, OpKind, Sample,
                    format_attr, register_op)
-from .types import (DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, TensorType,
+from .types import (CORE_DTYPES, DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES,
+                    UNSIGNED_DTYPES, TensorType,
                     as_dtype, broadcast_shapes, dtype_name, promote)
 from . import elementwise, reduction, contraction, shape, source, state, host, fused, comm  # noqa: F401  (registers)
 from .elementwise import *  # noqa: F401,F403

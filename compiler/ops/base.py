@@ -235,11 +235,11 @@ def format_attr(value) -> str:
 
 
 def _format_elements(arr: np.ndarray) -> str:
-    """A small array's elements as nested lists; f32 in its shortest exact form."""
+    """A small array's elements as nested lists; f32 and f16 in their shortest exact form."""
     if arr.ndim == 0:
         item = arr.item()
-        if arr.dtype == np.float32:
-            return str(arr[()])  # NumPy's shortest repr that round-trips the f32
+        if arr.dtype in (np.float32, np.float16):
+            return str(arr[()])  # NumPy's shortest repr that round-trips the f32 (f16)
         return json.dumps(item) if isinstance(item, str) else repr(item)
     return "[" + ", ".join(_format_elements(np.asarray(sub, dtype=arr.dtype)) for sub in arr) + "]"
 

@@ -8,16 +8,25 @@ import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
-#: The dtypes tensors may have; strings exist only as host values.
+#: The dtypes tensors may have; strings exist only as host values. The narrow
+#: and unsigned ones (i8 ... u64, f16) came with ONNX: ops compute them with
+#: NumPy's rules (f16 results are f16, whatever precision the math used).
 DTYPES = {
-    "f32": np.dtype(np.float32), "f64": np.dtype(np.float64),
+    "f32": np.dtype(np.float32), "f64": np.dtype(np.float64), "f16": np.dtype(np.float16),
     "i32": np.dtype(np.int32), "i64": np.dtype(np.int64),
+    "i8": np.dtype(np.int8), "i16": np.dtype(np.int16),
+    "u8": np.dtype(np.uint8), "u16": np.dtype(np.uint16),
+    "u32": np.dtype(np.uint32), "u64": np.dtype(np.uint64),
     "bool": np.dtype(np.bool_), "str": np.dtype(object),
 }
 _SHORT = {v: k for k, v in DTYPES.items()}
-FLOAT_DTYPES = frozenset({DTYPES["f32"], DTYPES["f64"]})
-INT_DTYPES = frozenset({DTYPES["i32"], DTYPES["i64"]})
+FLOAT_DTYPES = frozenset(d for d in DTYPES.values() if d.kind == "f")
+SIGNED_DTYPES = frozenset(d for d in DTYPES.values() if d.kind == "i")
+UNSIGNED_DTYPES = frozenset(d for d in DTYPES.values() if d.kind == "u")
+INT_DTYPES = SIGNED_DTYPES | UNSIGNED_DTYPES
 NUMERIC_DTYPES = FLOAT_DTYPES | INT_DTYPES
+#: The dtypes netjit had before ONNX, which every backend compiles.
+CORE_DTYPES = frozenset({DTYPES["f32"], DTYPES["f64"], DTYPES["i32"], DTYPES["i64"], DTYPES["bool"]})
 
 Dim = Optional[int]
 
@@ -54,12 +63,12 @@ def _as_dtype(dtype) -> np.dtype:
     if dt not in _SHORT:
         raise InvalidArgumentError(
             f"dtype {dt} is not supported; expected one of "
-            "float32, float64, int32, int64, bool")
+            + ", ".join(str(d) for d in DTYPES.values() if d.kind != "O"))
     return dt
 
 
 def dtype_name(dtype: np.dtype) -> str:
-    """Short name used in IR text: f32, i64, bool, str."""
+    """Short name used in IR text: f32, i64, u8, f16, bool, str."""
     return _SHORT[np.dtype(dtype)]
 
 

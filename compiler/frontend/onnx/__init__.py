@@ -1,11 +1,14 @@
-"""ONNX import: ``load(path_or_model) -> Net`` (see ``importer``; converters by op family).
+"""ONNX import: ``load(path_or_model) -> Net`` (see ``importer``; converters by op family),
+and export: ``export_net(net, fetches, feeds, opset=None) -> ModelProto`` (rows by op family).
 
-Importing this package imports ``onnx`` and registers every converter.
+Importing this package imports ``onnx`` and registers every converter and export row.
 """
 from __future__ import annotations
 
 from . import convert_basic, convert_elementwise, convert_nn, convert_tensor  # noqa: F401  (registers converters)
+from . import export_core  # noqa: F401  (registers export rows)
 from .converters import CONVERTERS, NodeContext, onnx_op
+from .export import EXPORTERS, ExportContext, export_net, exports
 from .loader import load
 
-__all__ = ["load", "onnx_op", "NodeContext", "CONVERTERS"]
+__all__ = ["load", "onnx_op", "NodeContext", "CONVERTERS", "export_net", "exports", "ExportContext", "EXPORTERS"]

@@ -3,6 +3,7 @@
     Add(a, b) -> Add(a, b)          Relu(x) -> Relu(x)
     MatMul(a, b) -> MatMul(a, b)    Identity(x) -> Copy(x)
     Constant(value=t) -> Const(t)
+    (Div, with ONNX's truncating integer division, is in ``convert_elementwise``.)
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from ... import ops as O
 from .converters import NodeContext, onnx_op
 
-_SAME = {"Add": O.Add, "Sub": O.Sub, "Mul": O.Mul, "Div": O.Div, "Relu": O.Relu, "Exp": O.Exp,
+_SAME = {"Add": O.Add, "Sub": O.Sub, "Mul": O.Mul, "Relu": O.Relu, "Exp": O.Exp,
          "Log": O.Log, "Sqrt": O.Sqrt, "Tanh": O.Tanh, "Sigmoid": O.Sigmoid, "Neg": O.Neg, "Abs": O.Abs,
          "MatMul": O.MatMul, "Identity": O.Copy}
 
@@ -37,3 +38,4 @@ def constant(ctx: NodeContext) -> None:
             ctx.set_const(ctx.output(0), np.asarray(value, dtype=dtype))
             return
     raise ctx.unsupported(f"none of the supported value attributes is set ({sorted(ctx.attrs)})")
+

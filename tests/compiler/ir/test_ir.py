@@ -383,7 +383,7 @@ def _corrupt(doc, where):
     ((["nodes", 5, "op", "attrs", "axis"], "one"), r"nodes\[5\]\.op\.attrs\.axis: .*axis='one' is not int"),
     ((["nodes", 2, "op", "attrs", "shape"], {"tuple": [-1, -1]}), r"nodes\[2\]\.op\.attrs\.shape: .*at most one -1"),
     ((["nodes", 3, "op", "name"], "Relux"), r"nodes\[3\]\.op\.name: unknown op 'Relux'"),
-    ((["nodes", 0, "types", 0, "dtype"], "f16"), r"nodes\[0\]\.types\[0\]\.dtype: unknown dtype 'f16'"),
+    ((["nodes", 0, "types", 0, "dtype"], "c64"), r"nodes\[0\]\.types\[0\]\.dtype: unknown dtype 'c64'"),
     ((["nodes", 0, "types", 0, "shape"], [None, -3]), r"nodes\[0\]\.types\[0\]\.shape\[1\]: expected a dim"),
     ((["nodes", 2, "inputs", 0], [77, 0]), r"nodes\[2\]\.inputs\[0\]\[0\]: expected the id of an earlier node"),
     ((["nodes", 1, "op", "attrs", "value"], {"weird": 1}), r"nodes\[1\]\.op\.attrs\.value: expected a value or a one-key"),

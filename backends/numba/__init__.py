@@ -113,13 +113,19 @@ def _check_dtypes(graph: Graph) -> None:
                                  f"has a value of type {t}, a dtype it does not compile")
 
 
+def _on_host(why: NoLowering, graph: Graph) -> Executable:
+    """The segment runs on the reference backend, every call; ``host_reason`` says why."""
+    LOGGER.info("%s; it runs on the reference backend", why)
+    return HostExecutable(graph, str(why))
+
+
 def compile_now(graph: Graph, opts: NumbaOptions) -> Executable:
     """Generate, compile (or load from the cache) and wrap ``graph``: natively when
     it qualifies (``backends.native``), else through numba."""
     try:
         _check_dtypes(graph)
     except NoLowering as exc:
-        return _on_host(graph, exc)
+        return _on_host(exc, graph)
     if opts.native:
         exe = compile_native(graph, opts)
         if exe is not None:
@@ -131,8 +137,7 @@ def compile_now(graph: Graph, opts: NumbaOptions) -> Executable:
     try:
         gen = _generate(graph, opts)
     except NoLowering as exc:
-        LOGGER.info("%s; it runs on the reference backend", exc)
-        return HostExecutable(graph, str(exc))
+        return _on_host(exc, graph)
     mod, key, hit = load_compiled(gen, opts, graph.name)
     if opts.dump_dir or os.environ.get("NETJIT_DUMP_DIR"):
         dump_source(gen, key, opts)

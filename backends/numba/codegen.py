@@ -21,7 +21,7 @@ from netjit.compiler.ops import StatefulOp
 
 from . import blas
 from .emit_loops import GroupEmitter
-from .groups import LoopGroup
+from .groups import ConstRef, LoopGroup, OutKind
 from .kernel_plan import plan_kernel
 from .lowerings import lower_stmt
 from .options import NumbaOptions
@@ -175,7 +175,8 @@ class _Generator:
         self.kernels, self.par_kernels, self.arg_types = [], [], []
 
     # -- values ---------------------------------------------------------------
-    def scalar_const(self, v, out_rank):
+    def scalar_const(self, v, out_rank: int):
+        """A one-element constant ``v`` as a module global, if a loop may inline it."""
         n = v[0]
         if not is_free(self.graph, n):
             return None
@@ -183,7 +184,7 @@ class _Generator:
         if arr.dtype == object or arr.size != 1 or arr.ndim > out_rank:
             return None
         name = self.consts.const(arr.reshape(()).item(), arr.dtype)
-        return name, arr.dtype.type(self.consts.values[name])
+        return ConstRef(name, arr.dtype.type(self.consts.values[name]))
 
     def produced_in(self, v) -> int:
         n = v[0]
@@ -256,7 +257,7 @@ class _Generator:
         # a pool holds domain-shaped buffers: an output of lower rank (cut from its
         # domain-shaped buffer at the end) has none, or the buffer's type would not unify
         pooled = [o.value for it in items if isinstance(it, LoopGroup) for o in it.outputs
-                  if o.kind == "full" and o.value in set(map(tuple, g.outputs))
+                  if o.kind is OutKind.FULL and o.value in set(map(tuple, g.outputs))
                   and g.type(o.value).rank == it.rank]
         name = f"kernel{pos}"
         self.kernels.append(name)

@@ -14,7 +14,7 @@ import numpy as np
 
 from netjit.compiler.ops import Reduce
 
-from .groups import LoopGroup
+from .groups import ConstRef, ExtRef, InstrRef, Level, LoopGroup, OutKind
 from .lowerings import SUM_BLOCK
 from .scalar import ctor, scalar_expr
 from .writer import Writer
@@ -183,19 +183,21 @@ class GroupEmitter:
             if last_axis and self.g.instrs[i].reduce:
                 continue
             for a in self.g.instrs[i].args:
-                if a[0] == "e":
-                    exts.add(a[1])
-                elif a[0] == "i":
-                    todo.append(a[1])
+                if isinstance(a, ExtRef):
+                    exts.add(a.index)
+                elif isinstance(a, InstrRef):
+                    todo.append(a.index)
         return exts
 
     def arg_deps(self, a, last_axis: bool = False) -> set:
         """The exts an instruction argument reads (see ``deps``)."""
-        return {a[1]} if a[0] == "e" else self.deps(a[1], last_axis) if a[0] == "i" else set()
+        if isinstance(a, ExtRef):
+            return {a.index}
+        return self.deps(a.index, last_axis) if isinstance(a, InstrRef) else set()
 
     def out_rank(self, o) -> int:
         """Rank of the buffer the loops fill (full outputs fill the whole domain)."""
-        return self.g.rank - (1 if o.kind == "drop" else 0)
+        return self.g.rank - (1 if o.kind is OutKind.DROP else 0)
 
     def lead(self, o) -> int:
         """Leading domain dims a lower-rank fused sub-value does not have."""
@@ -207,18 +209,18 @@ class GroupEmitter:
 
     # -- values ---------------------------------------------------------------
     def arg(self, a) -> str:
-        if a[0] == "k":
-            return a[1]
-        if a[0] == "i":
-            return f"{self.p}t{a[1]}"
-        e = self.g.exts[a[1]]
+        if isinstance(a, ConstRef):
+            return a.name
+        if isinstance(a, InstrRef):
+            return f"{self.p}t{a.index}"
+        e = self.g.exts[a.index]
         if e.rank == 0:
-            return self.scalars[a[1]]
+            return self.scalars[a.index]
         idx = []
         for ax in range(e.rank):
             k = self.g.rank - e.rank + ax
             idx.append("0" if e.shape[ax] == 1 else self.ivars[k])
-        return f"{self.ext[a[1]]}[{', '.join(idx)}]"
+        return f"{self.ext[a.index]}[{', '.join(idx)}]"
 
     def emit_instr(self, k: int) -> None:
         ins = self.g.instrs[k]
@@ -241,17 +243,17 @@ class GroupEmitter:
         by the reciprocal, which LLVM computes once per row (<= 1.5 ulp from the
         quotient; inf where the reduction is a denormal, as under arcp before). Not
         for constants or input columns, whose denormals are ordinary inputs."""
-        return ins.op.name == "Div" and self.ctx.fastmath >= 1 and ins.level == "full" \
+        return ins.op.name == "Div" and self.ctx.fastmath >= 1 and ins.level is Level.FULL \
             and np.dtype(ins.dtype).kind == "f" and all(np.dtype(d) == np.dtype(ins.dtype) for d in dts) \
-            and self.g.level_of(ins.args[1]) == "row" and self.from_reduction(ins.args[1])
+            and self.g.level_of(ins.args[1]) is Level.ROW and self.from_reduction(ins.args[1])
 
     def from_reduction(self, a) -> bool:
         """Whether argument ``a`` is, or is computed from, a reduction of the group."""
         todo = [a]
         while todo:
             a = todo.pop()
-            if a[0] == "i":
-                ins = self.g.instrs[a[1]]
+            if isinstance(a, InstrRef):
+                ins = self.g.instrs[a.index]
                 if ins.reduce:
                     return True
                 todo += ins.args
@@ -261,32 +263,28 @@ class GroupEmitter:
         """Whether ``ins`` is ``x - max(x)`` over the row (softmax's shift) for an input
         ``x``: <= 0 or NaN. Not for a computed ``x``: contraction may fuse a product
         in it into the subtraction, whose unrounded result can be far above 0."""
-        if ins.op.name != "Sub" or ins.args[1][0] != "i" or ins.args[0][0] != "e":
+        if ins.op.name != "Sub" or not isinstance(ins.args[1], InstrRef) or not isinstance(ins.args[0], ExtRef):
             return False
-        m = self.g.instrs[ins.args[1][1]]
+        m = self.g.instrs[ins.args[1].index]
         return m.reduce and m.op.name == "ReduceMax" and m.args[0] == ins.args[0] \
             and m.dtype == ins.dtype == self.dtype_of(ins.args[0])
 
     def dtype_of(self, a):
-        if a[0] == "e":
-            return self.graph.type(self.g.exts[a[1]].value).dtype
-        if a[0] == "k":
-            return np.asarray(a[2]).dtype
-        return self.g.instrs[a[1]].dtype
+        return self.g.dtype_of(a)
 
     def operands(self, reds) -> list:
         """The instructions reductions ``reds`` read (not the inputs they read directly)."""
-        return [self.g.instrs[k].args[0][1] for k in reds if self.g.instrs[k].args[0][0] == "i"]
+        return [self.g.instrs[k].args[0].index for k in reds if isinstance(self.g.instrs[k].args[0], InstrRef)]
 
     def closure(self, roots, stop=()) -> list:
         """Full-level instructions needed for ``roots``, in program order (not past ``stop``)."""
         need, todo = set(), list(roots)
         while todo:
             k = todo.pop()
-            if k in need or k in stop or self.g.instrs[k].level != "full":
+            if k in need or k in stop or self.g.instrs[k].level is not Level.FULL:
                 continue
             need.add(k)
-            todo += [a[1] for a in self.g.instrs[k].args if a[0] == "i"]
+            todo += [a.index for a in self.g.instrs[k].args if isinstance(a, InstrRef)]
         return sorted(need)
 
     # -- the nest ---------------------------------------------------------------
@@ -306,7 +304,7 @@ class GroupEmitter:
         self.emit_cutbacks()
 
     def out_shape(self, o) -> str:
-        dims = self.dims if o.kind == "full" else self.dims[:-1] + (["1"] if o.kind == "keep" else [])
+        dims = self.dims if o.kind is OutKind.FULL else self.dims[:-1] + (["1"] if o.kind is OutKind.KEEP else [])
         return self.tuple_of(dims) if dims else "()"
 
     def emit_allocations(self) -> None:
@@ -360,7 +358,7 @@ class GroupEmitter:
             return False                 # the stash would be stored by the first pass
         need = set(self.closure(self.operands(self.first_pass())))
         args = [a for k in need for a in g.instrs[k].args] + [g.instrs[k].args[0] for k in self.first_pass()]
-        return all(a[0] != "i" or a[1] in need for a in args)
+        return all(not isinstance(a, InstrRef) or a.index in need for a in args)
 
     def emit_pipelined_rows(self) -> None:
         w, p, d0 = self.w, self.p, self.dims[0]
@@ -417,7 +415,7 @@ class GroupEmitter:
             if p == 0 and pipelined:     # computed by the previous row (or the block's prologue)
                 self.done.update(reds)
                 continue
-            full_outs = [o for o in g.outputs if o.kind == "full"] if p == last else []
+            full_outs = [o for o in g.outputs if o.kind is OutKind.FULL] if p == last else []
             for k in reds:
                 w.line(f"{self.p}a{k} = {self.init(k)}")
             nxt = pipelined and p == 1
@@ -440,15 +438,15 @@ class GroupEmitter:
                         w.line(f"{self.p}t{k} = {self.finish(k)}")
         self.emit_row_instrs(last + 1)
         for o in g.outputs:
-            if o.kind != "full":
-                idx = list(outer) + (["0"] if o.kind == "keep" else [])
+            if o.kind is not OutKind.FULL:
+                idx = list(outer) + (["0"] if o.kind is OutKind.KEEP else [])
                 w.line(f"{self.names[o.value]}[{', '.join(idx) if idx else '()'}] = {self.p}t{o.instr}")
             elif g.rank == 0:
                 w.line(f"{self.names[o.value]}[()] = {self.p}t{o.instr}")
 
     def emit_row_instrs(self, p: int) -> None:
         for k, ins in enumerate(self.g.instrs):
-            if ins.level == "row" and not ins.reduce and ins.phase <= p:
+            if ins.level is Level.ROW and not ins.reduce and ins.phase <= p:
                 self.emit_instr(k)
 
     def blocked_sums(self, reds: list, kw: str, bound) -> list:
@@ -509,7 +507,7 @@ class GroupEmitter:
         final pass needs again (softmax's exp). The reduction pass stores it in the
         output row, the final pass reads it back instead of recomputing it."""
         g = self.g
-        outs = [o for o in g.outputs if o.kind == "full"]
+        outs = [o for o in g.outputs if o.kind is OutKind.FULL]
         if (g.rank == 0 or last == 0 or len(outs) != 1 or outs[0].alias is not None or self.lead(outs[0])
                 or self.widths):
             return None
@@ -564,7 +562,7 @@ class GroupEmitter:
             if not n:
                 continue
             sizes = [f"{self.p}o{o.instr}s{k}" for k in range(n)]
-            if o.kind == "keep":
+            if o.kind is OutKind.KEEP:
                 sizes[-1] = "1"
             lead = self.lead(o)
             name = self.names[o.value]

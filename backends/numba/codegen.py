@@ -23,7 +23,7 @@ from . import blas
 from .emit_loops import GroupEmitter
 from .groups import ConstRef, LoopGroup, OutKind
 from .kernel_plan import plan_kernel
-from .lowerings import lower_stmt
+from .lowering import lower_stmt
 from .options import NumbaOptions
 from .pool import BufferPool
 from .stages import is_free, split_stages

@@ -15,8 +15,8 @@ import numpy as np
 from netjit.compiler.ops import Reduce
 
 from .groups import ConstRef, ExtRef, InstrRef, Level, LoopGroup, OutKind
-from .lowerings import SUM_BLOCK
-from .scalar import ctor, scalar_expr
+from .lowering import (SUM_BLOCK, accumulate, accumulator_init, ctor, reduction_result, scalar_expr,
+                       sums_in_blocks)
 from .writer import Writer
 
 
@@ -455,8 +455,7 @@ class GroupEmitter:
         last = self.g.shape[-1] if self.g.shape else None
         if kw != "range" or (bound is None and last is not None and last <= SUM_BLOCK):
             return []
-        return [k for k in reds if self.g.instrs[k].op.name in ("ReduceSum", "ReduceMean")
-                and np.dtype(self.g.instrs[k].dtype) == np.float32]
+        return [k for k in reds if sums_in_blocks(self.g.instrs[k].op, self.g.instrs[k].dtype)]
 
     def emit_inner(self, p: int, reds: list, full_outs: list, depth: int, bound: str = None,
                    extra=None) -> None:
@@ -523,37 +522,16 @@ class GroupEmitter:
 
     def init(self, k: int) -> str:
         ins = self.g.instrs[k]
-        dt = np.dtype(ins.dtype)
-        name = ins.op.name
-        if name in ("ReduceMax", "ReduceMin"):
-            sign = -1 if name == "ReduceMax" else 1
-            if dt.kind == "f":
-                return self.ctx.const(sign * np.inf, dt)
-            info = np.iinfo(dt)
-            return self.ctx.const(info.min if sign < 0 else info.max, dt)
-        return self.ctx.const(0, dt)
+        return accumulator_init(ins.op, ins.dtype, self.ctx)
 
     def update(self, k: int, acc: str = None) -> str:
         """Reduction ``k``'s accumulation of this element (into ``acc``, default its accumulator)."""
         ins = self.g.instrs[k]
-        acc, v = acc or f"{self.p}a{k}", f"{ctor(ins.dtype)}({self.arg(ins.args[0])})"
-        if ins.op.name in ("ReduceMax", "ReduceMin"):
-            if np.dtype(ins.dtype).kind == "f":
-                # NaN-propagating LLVM intrinsics: NumPy's semantics, and they vectorise
-                fn = "fmaximum" if ins.op.name == "ReduceMax" else "fminimum"
-                return f"{acc} = {fn}({acc}, {v})"
-            cmp = ">" if ins.op.name == "ReduceMax" else "<"
-            return f"_v = {v}; {acc} = _v if _v {cmp} {acc} else {acc}"
-        if np.dtype(ins.dtype).kind == "f":
-            return f"{acc} = acc_add({acc}, {v})"
-        return f"{acc} += {v}"
+        return accumulate(ins.op, ins.dtype, acc or f"{self.p}a{k}", self.arg(ins.args[0]))
 
     def finish(self, k: int) -> str:
         ins = self.g.instrs[k]
-        acc = f"{self.p}a{k}"
-        if ins.op.name == "ReduceMean":
-            return f"{ctor(ins.dtype)}({acc} / {self.widths.get(k, self.dims[-1])})"
-        return acc
+        return reduction_result(ins.op, ins.dtype, f"{self.p}a{k}", self.widths.get(k, self.dims[-1]))
 
     def emit_cutbacks(self) -> None:
         """After runtime broadcasting, outputs smaller than the domain are cut to their shape."""

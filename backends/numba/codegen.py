@@ -20,9 +20,9 @@ from netjit.compiler.ir.printer import format_node, value_labels
 from netjit.compiler.ops import StatefulOp
 
 from . import blas
-from .emit_loops import GroupEmitter
 from .groups import ConstRef, LoopGroup, OutKind
 from .kernel_plan import plan_kernel
+from .loop_printer import print_group
 from .lowering import lower_stmt
 from .options import NumbaOptions
 from .pool import BufferPool
@@ -302,7 +302,7 @@ class _Generator:
                 if isinstance(it, LoopGroup):
                     for n in it.nodes:
                         self.comment(m, n)
-                    GroupEmitter(m, it, gid, self.names, self.consts, parallel, pools, g).emit()
+                    print_group(m, it, gid, self.names, self.consts, parallel, pools)
                 else:
                     self.comment(m, it)
                     ins = [self.names[v] for v in g.inputs_of(it)]

@@ -1,4 +1,4 @@
-"""The numba lowering package: the scalar-form table, statement rows, compiled_ops."""
+"""The numba lowering package (backends/numba/lowering): the scalar-form table, statement rows, compiled_ops."""
 from typing import ClassVar
 
 import numpy as np

@@ -17,7 +17,7 @@ import logging
 import os
 
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import CORE_DTYPES, DTYPES, OP_REGISTRY, OpKind
+from netjit.compiler.ops import CORE_DTYPES, DTYPES
 from netjit.errors import CompilationError
 
 from ..base import Backend, Executable
@@ -63,14 +63,10 @@ class NumbaBackend(Backend):
                       graph.name)
 
     def compiled_ops(self) -> frozenset:
-        """Op classes with a statement lowering, and elementwise ops with a scalar one."""
-        # deferred: the lowerings import numba (about 0.9 s)
-        from .lowerings import lower_stmt
-        from .scalar import scalar_expr
-        stmt_default, scalar_default = lower_stmt.dispatch(object), scalar_expr.dispatch(object)
-        return frozenset(c for c in OP_REGISTRY.values()
-                         if lower_stmt.dispatch(c) is not stmt_default
-                         or (c.kind is OpKind.ELEMENTWISE and scalar_expr.dispatch(c) is not scalar_default))
+        """Op classes the generated code computes (``lowering.compiled_ops``)."""
+        # deferred: the lowering tables import numba (about 0.9 s)
+        from .lowering import compiled_ops
+        return compiled_ops()
 
     def generate_source(self, graph: Graph, **options) -> str:
         """The generated module and wrapper source of ``graph`` (for dumps and tools)."""

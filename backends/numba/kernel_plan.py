@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import numpy as np
-
 from netjit.compiler.ir import Graph
-from netjit.compiler.ops import FusedElementwise, OpKind, Reduce
+from netjit.compiler.ops import FusedElementwise, OpKind, Reduce, TensorType
 
-from .groups import (Ext, Instr, LoopGroup, Output, domain_of, is_candidate,
-                     merge_shapes, shapes_compatible)
+from .groups import (ConstRef, Ext, ExtRef, Instr, InstrRef, Level, LoopGroup, Operand, Output,
+                     OutKind, domain_of, is_candidate, merge_shapes, shapes_compatible)
 
-#: ``scalar_const(value) -> (global name, python value) | None`` for inlinable constants.
-ConstLookup = Callable[[tuple, int], Optional[tuple]]
+#: ``scalar_const(value, out_rank) -> ConstRef | None`` for constants inlined as module globals.
+ConstLookup = Callable[[tuple, int], Optional[ConstRef]]
 
 
 def plan_kernel(graph: Graph, nodes: list, scalar_const: ConstLookup, needed_outside: Callable) -> list:
@@ -88,27 +86,27 @@ def _reductions_aligned(group: LoopGroup, graph: Graph, n: int) -> bool:
     return not mine or all(deps & mine for deps in reduced)
 
 
-def _last_axis_inputs(group: LoopGroup, arg) -> set:
+def _last_axis_inputs(group: LoopGroup, arg: Operand) -> set:
     """The group inputs (graph values) ``arg`` varies with along the last axis."""
-    if arg[0] == "e":
-        e = group.exts[arg[1]]
-        return {e.value} if e.level == "full" else set()
-    if arg[0] != "i" or group.instrs[arg[1]].reduce:
+    if isinstance(arg, ExtRef):
+        e = group.exts[arg.index]
+        return {e.value} if e.level is Level.FULL else set()
+    if not isinstance(arg, InstrRef) or group.instrs[arg.index].reduce:
         return set()
     out: set = set()
-    for a in group.instrs[arg[1]].args:
+    for a in group.instrs[arg.index].args:
         out |= _last_axis_inputs(group, a)
     return out
 
 
-def _reduced_operands(group: LoopGroup, arg) -> list:
+def _reduced_operands(group: LoopGroup, arg: Operand) -> list:
     """For each reduction ``arg`` depends on: the last-axis inputs of its operand."""
-    if arg[0] != "i":
+    if not isinstance(arg, InstrRef):
         return []
-    ins = group.instrs[arg[1]]
+    ins = group.instrs[arg.index]
     if ins.reduce:
         return [_last_axis_inputs(group, ins.args[0])]
-    if ins.level == "full":
+    if ins.level is Level.FULL:
         return []      # varies along the axis: its reductions were checked when it joined
     return [deps for a in ins.args for deps in _reduced_operands(group, a)]
 
@@ -123,40 +121,37 @@ def _reads_row_as_trailing(group: LoopGroup, graph: Graph, n: int, rank: int) ->
     """
     for v in graph.inputs_of(n):
         where = group.where.get(v)
-        if where is not None and where[0] == "i" and group.instrs[where[1]].level == "row":
+        if isinstance(where, InstrRef) and group.instrs[where.index].level is Level.ROW:
             r = graph.type(v).rank
             if r is not None and 0 < r < rank:
                 return True
     return False
 
 
-def _arg(group: LoopGroup, graph: Graph, v: tuple, out_rank: int, scalar_const) -> tuple:
+def _arg(group: LoopGroup, graph: Graph, v: tuple, out_rank: int, scalar_const: ConstLookup) -> Operand:
     if v in group.where:
         return group.where[v]
     const = scalar_const(v, out_rank)
     if const is not None:
-        return ("k",) + const
+        return const
     for i, e in enumerate(group.exts):
         if e.value == v:
-            return ("e", i)
+            return ExtRef(i)
     t = graph.type(v)
     r = group.rank
     row = r == 0 or t.rank == 0 or (t.rank >= 1 and t.shape[-1] == 1)
-    group.exts.append(Ext(v, t.rank, t.shape, "row" if row else "full"))
-    return ("e", len(group.exts) - 1)
+    group.exts.append(Ext(v, t.rank, t.shape, Level.ROW if row else Level.FULL, t.dtype))
+    return ExtRef(len(group.exts) - 1)
 
 
-def _push(group: LoopGroup, op, args, dtype, reduce=False) -> tuple:
-    levels = [group.level_of(a) for a in args]
+def _push(group: LoopGroup, op, args: list, dtype, reduce: bool = False) -> InstrRef:
     phase = max((group.phase_of(a) for a in args), default=0)
-    level = "full" if "full" in levels else "row"
-    if group.rank == 0:
-        level = "row"
-    if reduce and level == "full":
-        group.instrs.append(Instr(op, list(args), dtype, "row", phase + 1, True))
+    full = group.rank > 0 and any(group.level_of(a) is Level.FULL for a in args)
+    if reduce and full:
+        group.instrs.append(Instr(op, list(args), dtype, Level.ROW, phase + 1, True))
     else:   # reducing a value already constant along the axis is the identity
-        group.instrs.append(Instr(op, list(args), dtype, level, phase, False))
-    return ("i", len(group.instrs) - 1)
+        group.instrs.append(Instr(op, list(args), dtype, Level.FULL if full else Level.ROW, phase, False))
+    return InstrRef(len(group.instrs) - 1)
 
 
 def _add_node(group: LoopGroup, graph: Graph, n: int, scalar_const) -> None:
@@ -169,7 +164,7 @@ def _add_node(group: LoopGroup, graph: Graph, n: int, scalar_const) -> None:
     if isinstance(op, FusedElementwise):
         vals = list(args)
         for sub, refs in op.program:
-            sub_types = sub.infer(*[_type_of(group, graph, vals[r]) for r in refs])
+            sub_types = sub.infer(*[_type_of(group, vals[r]) for r in refs])
             vals.append(_push(group, sub, [vals[r] for r in refs], sub_types[0].dtype))
         for k, r in enumerate(op.outputs):
             group.where[(n, k)] = vals[r]
@@ -178,44 +173,39 @@ def _add_node(group: LoopGroup, graph: Graph, n: int, scalar_const) -> None:
     group.where[(n, 0)] = _push(group, op, args, dtype, reduce=isinstance(op, Reduce))
 
 
-def _type_of(group, graph, arg):
-    from netjit.compiler.ops import TensorType
-    if arg[0] == "e":
-        e = group.exts[arg[1]]
-        return TensorType(graph.type(e.value).dtype, e.shape)
-    if arg[0] == "k":
-        return TensorType(np.asarray(arg[2]).dtype, ())
-    return TensorType(group.instrs[arg[1]].dtype, ())
+def _type_of(group: LoopGroup, arg: Operand) -> TensorType:
+    shape = group.exts[arg.index].shape if isinstance(arg, ExtRef) else ()
+    return TensorType(group.dtype_of(arg), shape)
 
 
 def _close(group: LoopGroup, graph: Graph, needed_outside) -> LoopGroup:
     members = set(group.nodes)
-    for v, (_, k) in group.where.items():
+    for v, ref in group.where.items():
         users = {w for w, _ in graph.users(v)}
         if users - members or needed_outside(v):
+            k = ref.index
             group.outputs.append(Output(k, v, _out_kind(group, graph, v, k), rank=graph.type(v).rank))
     group.outputs.sort(key=lambda o: (o.instr, o.value))
     _choose_aliases(group, graph)
     return group
 
 
-def _out_kind(group, graph, v, k) -> str:
-    t = graph.type(v)
-    if group.instrs[k].level == "full" or group.rank == 0:
-        return "full"
-    return "keep" if t.rank == group.rank else "drop"
+def _out_kind(group: LoopGroup, graph: Graph, v: tuple, k: int) -> OutKind:
+    if group.instrs[k].level is Level.FULL or group.rank == 0:
+        return OutKind.FULL
+    return OutKind.KEEP if graph.type(v).rank == group.rank else OutKind.DROP
 
 
 def _choose_aliases(group: LoopGroup, graph: Graph) -> None:
     """A full output may overwrite a GEMM result read only by this group (same dtype)."""
     taken = set()
     for o in group.outputs:
-        if o.kind != "full":
+        if o.kind is not OutKind.FULL:
             continue
         for i, e in enumerate(group.exts):
             node = e.value[0]
             if (i not in taken and o.rank == group.rank and graph.op(node).kind is OpKind.CONTRACTION and e.rank == group.rank
-                    and graph.type(e.value).dtype == graph.type(o.value).dtype and e.level == "full"
+                    and graph.type(e.value).dtype == graph.type(o.value).dtype and e.level is Level.FULL
                     and all(w in group.nodes for w, _ in graph.users(e.value))
                     and e.value not in graph.outputs):
                 o.alias = i

@@ -1,8 +1,8 @@
 """Elementwise ops: out[i] = f(inputs[i]...) under NumPy broadcasting.
 
-Each op gives ``numpy_fn`` (its reference) and ``scalar``, a Python expression
-template over ``{0}``, ``{1}``... that fused loops reuse; the template may call
-``math`` functions and the helpers in ``SCALAR_HELPERS``.
+Each op gives ``numpy_fn`` (its reference). How a backend computes one
+element is the backend's business (the numba backend's scalar forms are in
+``backends/numba/lowering/elementwise.py``).
 """
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ class Elementwise(Op):
 
     kind: ClassVar[OpKind] = OpKind.ELEMENTWISE
     numpy_fn: ClassVar = None
-    scalar: ClassVar[str] = ""
     #: Allowed input dtypes.
     accepts: ClassVar[frozenset] = NUMERIC_DTYPES
 
@@ -74,10 +73,6 @@ class Elementwise(Op):
         if key is not None and len(_RESULT_DTYPES) < 4096:
             _RESULT_DTYPES[key] = dtype
         return dtype
-
-    def scalar_expr(self, *args: str) -> str:
-        """The scalar form applied to argument expressions."""
-        return self.scalar.format(*args)
 
 
 class Unary(Elementwise):
@@ -136,7 +131,6 @@ def _binary_samples(cls, fn, ints=True, low=-2.0, high=2.0):
 class Copy(UnaryKeep):
     """Identity; also copies host values (strings)."""
 
-    scalar: ClassVar[str] = "{0}"
     numpy_fn: ClassVar = staticmethod(np.copy)
     accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL, DTYPES["str"]}
 
@@ -152,7 +146,6 @@ class Copy(UnaryKeep):
 
 @register_op
 class Neg(UnaryKeep):
-    scalar: ClassVar[str] = "(-{0})"
     numpy_fn: ClassVar = staticmethod(np.negative)
 
     @classmethod
@@ -162,7 +155,6 @@ class Neg(UnaryKeep):
 
 @register_op
 class Abs(UnaryKeep):
-    scalar: ClassVar[str] = "abs({0})"
     numpy_fn: ClassVar = staticmethod(np.abs)
 
     @classmethod
@@ -172,7 +164,6 @@ class Abs(UnaryKeep):
 
 @register_op
 class Relu(UnaryKeep):
-    scalar: ClassVar[str] = "max({0}, 0)"
     numpy_fn: ClassVar = staticmethod(lambda x: np.maximum(x, 0))
 
     @classmethod
@@ -182,7 +173,6 @@ class Relu(UnaryKeep):
 
 @register_op
 class Exp(UnaryFloat):
-    scalar: ClassVar[str] = "math.exp({0})"
     numpy_fn: ClassVar = staticmethod(np.exp)
 
     @classmethod
@@ -192,7 +182,6 @@ class Exp(UnaryFloat):
 
 @register_op
 class Log(UnaryFloat):
-    scalar: ClassVar[str] = "math.log({0})"
     numpy_fn: ClassVar = staticmethod(np.log)
 
     @classmethod
@@ -202,7 +191,6 @@ class Log(UnaryFloat):
 
 @register_op
 class Sqrt(UnaryFloat):
-    scalar: ClassVar[str] = "math.sqrt({0})"
     numpy_fn: ClassVar = staticmethod(np.sqrt)
 
     @classmethod
@@ -212,7 +200,6 @@ class Sqrt(UnaryFloat):
 
 @register_op
 class Tanh(UnaryFloat):
-    scalar: ClassVar[str] = "math.tanh({0})"
     numpy_fn: ClassVar = staticmethod(np.tanh)
 
     @classmethod
@@ -222,7 +209,6 @@ class Tanh(UnaryFloat):
 
 @register_op
 class Sigmoid(UnaryFloat):
-    scalar: ClassVar[str] = "(1.0 / (1.0 + math.exp(-{0})))"
     numpy_fn: ClassVar = staticmethod(lambda x: 1.0 / (1.0 + np.exp(-x)))
 
     @classmethod
@@ -234,7 +220,6 @@ class Sigmoid(UnaryFloat):
 class Add(Binary):
     commutative: ClassVar[bool] = True
     identity: ClassVar[float] = 0
-    scalar: ClassVar[str] = "({0} + {1})"
     numpy_fn: ClassVar = staticmethod(np.add)
 
     @classmethod
@@ -245,7 +230,6 @@ class Add(Binary):
 @register_op
 class Sub(Binary):
     identity: ClassVar[float] = 0
-    scalar: ClassVar[str] = "({0} - {1})"
     numpy_fn: ClassVar = staticmethod(np.subtract)
 
     @classmethod
@@ -257,7 +241,6 @@ class Sub(Binary):
 class Mul(Binary):
     commutative: ClassVar[bool] = True
     identity: ClassVar[float] = 1
-    scalar: ClassVar[str] = "({0} * {1})"
     numpy_fn: ClassVar = staticmethod(np.multiply)
 
     @classmethod
@@ -270,7 +253,6 @@ class Div(Binary):
     """True division, as NumPy: integer inputs give float64."""
 
     identity: ClassVar[float] = 1
-    scalar: ClassVar[str] = "({0} / {1})"
     numpy_fn: ClassVar = staticmethod(np.true_divide)
 
     def out_dtype(self, *dtypes):
@@ -286,7 +268,6 @@ class Div(Binary):
 @register_op
 class Pow(Binary):
     identity: ClassVar[float] = 1
-    scalar: ClassVar[str] = "({0} ** {1})"
     numpy_fn: ClassVar = staticmethod(np.power)
 
     @classmethod
@@ -301,12 +282,6 @@ class _Extremum(Elementwise):
     arity: ClassVar = None
     commutative: ClassVar[bool] = True
 
-    def scalar_expr(self, *args: str) -> str:
-        expr = args[0]
-        for a in args[1:]:
-            expr = self.scalar.format(expr, a)
-        return expr
-
     def reference(self, *inputs):
         # every operand in the result dtype first: Sum([i32 max, i32 1, i64 0]) is 2**31, not
         # an int32 overflow of its first two operands (and the code generators agree)
@@ -319,7 +294,6 @@ class _Extremum(Elementwise):
 
 @register_op
 class Max(_Extremum):
-    scalar: ClassVar[str] = "max({0}, {1})"
     numpy_fn: ClassVar = staticmethod(np.maximum)
 
     @classmethod
@@ -331,7 +305,6 @@ class Max(_Extremum):
 
 @register_op
 class Min(_Extremum):
-    scalar: ClassVar[str] = "min({0}, {1})"
     numpy_fn: ClassVar = staticmethod(np.minimum)
 
     @classmethod
@@ -346,7 +319,6 @@ class Sum(_Extremum):
     """Caffe2's n-ary Sum."""
 
     identity: ClassVar[float] = 0
-    scalar: ClassVar[str] = "({0} + {1})"
     numpy_fn: ClassVar = staticmethod(np.add)
 
     @classmethod
@@ -356,21 +328,21 @@ class Sum(_Extremum):
                 Sample(cls(), (a, b, c), lambda a, b, c: np.add(np.add(a, b), c))]
 
 
-def _compare(name, template, fn, expect):
+def _compare(name, symbol, fn, expect):
     cls = type(name, (Compare,), {
-        "scalar": template, "numpy_fn": staticmethod(fn),
+        "numpy_fn": staticmethod(fn),
         "samples": classmethod(lambda c: _binary_samples(c, expect)),
         "__module__": __name__, "__qualname__": name,
-        "__doc__": f"Elementwise comparison {template.format('a', 'b')}, giving bool.",
+        "__doc__": f"Elementwise comparison (a {symbol} b), giving bool.",
     })
     return register_op(cls)
 
 
-LT = _compare("LT", "({0} < {1})", np.less, lambda a, b: ~(a >= b))
-LE = _compare("LE", "({0} <= {1})", np.less_equal, lambda a, b: ~(a > b))
-GT = _compare("GT", "({0} > {1})", np.greater, lambda a, b: ~(a <= b))
-GE = _compare("GE", "({0} >= {1})", np.greater_equal, lambda a, b: ~(a < b))
-EQ = _compare("EQ", "({0} == {1})", np.equal, lambda a, b: ~(a != b))
+LT = _compare("LT", "<", np.less, lambda a, b: ~(a >= b))
+LE = _compare("LE", "<=", np.less_equal, lambda a, b: ~(a > b))
+GT = _compare("GT", ">", np.greater, lambda a, b: ~(a <= b))
+GE = _compare("GE", ">=", np.greater_equal, lambda a, b: ~(a < b))
+EQ = _compare("EQ", "==", np.equal, lambda a, b: ~(a != b))
 
 
 @register_op
@@ -379,7 +351,6 @@ class Where(Elementwise):
 
     arity: ClassVar[int] = 3
     accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL}
-    scalar: ClassVar[str] = "({1} if {0} else {2})"
     numpy_fn: ClassVar = staticmethod(np.where)
 
     def infer(self, *inputs):
@@ -407,7 +378,6 @@ class Cast(Unary):
 
     dtype: np.dtype = _F32
     accepts: ClassVar[frozenset] = NUMERIC_DTYPES | {_BOOL}
-    scalar: ClassVar[str] = "{cast}({0})"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", as_dtype(self.dtype))
@@ -417,9 +387,6 @@ class Cast(Unary):
 
     def reference(self, x):
         return (np.asarray(x).astype(self.dtype),)
-
-    def scalar_expr(self, *args: str) -> str:
-        return f"np.{self.dtype.name}({args[0]})"
 
     @classmethod
     def samples(cls):

@@ -22,7 +22,6 @@ class Not(UnaryKeep):
     """Logical negation of a bool tensor."""
 
     accepts: ClassVar[frozenset] = frozenset({_BOOL})
-    scalar: ClassVar[str] = "(not {0})"
     numpy_fn: ClassVar = staticmethod(np.logical_not)
 
     @classmethod
@@ -43,7 +42,6 @@ class _Logical(Binary):
 class And(_Logical):
     """Elementwise logical and of two bool tensors (broadcasting)."""
 
-    scalar: ClassVar[str] = "({0} and {1})"
     numpy_fn: ClassVar = staticmethod(np.logical_and)
 
     @classmethod
@@ -56,7 +54,6 @@ class And(_Logical):
 class Or(_Logical):
     """Elementwise logical or of two bool tensors (broadcasting)."""
 
-    scalar: ClassVar[str] = "({0} or {1})"
     numpy_fn: ClassVar = staticmethod(np.logical_or)
 
     @classmethod

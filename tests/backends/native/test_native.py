@@ -21,6 +21,7 @@ from netjit.backends.native.lower import supported
 from netjit.backends.native.eligibility import native_layout
 from netjit.backends.numba import NumbaBackend, cache_stats
 from netjit.backends.numba.executable import NumbaExecutable
+from netjit.backends.numba.lowering.elementwise import register_scalar_form
 from netjit.backends.reference import evaluate
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import OP_REGISTRY, Const, MatMul, OpKind, Placeholder
@@ -388,10 +389,12 @@ _NO_FLOAT_SAMPLE = {"And", "Or", "Not", "LT", "LE", "GT", "GE", "EQ", "Cast", "W
 
 class _Cube(E.UnaryKeep):
     """An elementwise op from outside netjit (not registered): numba has its
-    scalar template, the native code generator no lowering."""
+    scalar form, the native code generator no lowering."""
 
-    scalar = "({0} * {0} * {0})"
     numpy_fn = staticmethod(lambda x: x * x * x)
+
+
+register_scalar_form(_Cube, "({0} * {0} * {0})")
 
 
 def test_an_op_without_a_native_lowering_compiles_through_numba(tmp_path):

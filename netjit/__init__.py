@@ -22,6 +22,7 @@ from netjit.runtime.session import Session
 #: Public names loaded on first access: name -> module that defines it.
 _LAZY = {
     "load": "netjit.compiler.frontend.loading",
+    **dict.fromkeys(["bisect", "BisectResult"], "netjit.compiler.bisect"),
     "RunMetadata": "netjit.runtime.stats",
     **dict.fromkeys(["ExecutionStep", "Plan", "execution_step", "to_execution_step"], "netjit.compiler.frontend.steps"),
     **dict.fromkeys(["Cluster", "Node", "Task", "TaskGroup", "TaskOutput", "WorkspaceType", "final_output"],

@@ -12,10 +12,13 @@ Write a pass::
 
 Run a phase: ``run_phase(graph, Phase.PRE_PLACEMENT, make_context(config))``.
 Ship passes in a package with an entry point in the ``netjit.passes`` group.
+Bisect, which drives the whole pipeline, sits above it: ``netjit.bisect``
+(``netjit.compiler.bisect``).
 """
 from .context import AnalysisCache, Application, PassContext, make_context
 from .instruments import (DumpInstrument, PassInstrument, TimingInstrument,
                           VerifyInstrument)
+from .compare import outputs_differ
 from .manager import PassManager, run_pass, run_phase, select
 from .options import PassOptions
 from .phase import Phase
@@ -24,11 +27,10 @@ from .registry import REGISTRY, PassInfo, register_pass
 
 # The built-in passes register themselves on import, in their default order.
 from . import prune, fold_constants, simplify, cse, dce, fuse_elementwise  # noqa: E402,F401
+from . import expand_composites, prepack_weights  # noqa: E402,F401  (numba backend's SEGMENT passes)
 
-# Tools, not the compile path: imported on first use (a fresh process's first
-# compile imports everything else here; these two cost it 3-4 ms).
-_LAZY = {"PassRecord": "listing", "list_passes": "listing",
-         "BisectResult": "bisection", "bisect": "bisection", "outputs_differ": "bisection"}
+# Tools, not the compile path: imported on first use.
+_LAZY = {"PassRecord": "listing", "list_passes": "listing"}
 
 
 def __getattr__(name):
@@ -40,5 +42,5 @@ def __getattr__(name):
 __all__ = ["register_pass", "Phase", "PassContext", "PassOptions", "make_context",
            "PassManager", "run_phase", "run_pass", "select", "list_passes", "PassRecord", "PassInfo",
            "PassInstrument", "TimingInstrument", "VerifyInstrument", "DumpInstrument",
-           "Application", "AnalysisCache", "plugin_errors", "ensure_plugins", "bisect",
-           "BisectResult", "outputs_differ", "REGISTRY"]
+           "Application", "AnalysisCache", "plugin_errors", "ensure_plugins",
+           "outputs_differ", "REGISTRY"]

@@ -84,6 +84,10 @@ class PassContext:
     #: The pass running now (set by the pass manager).
     current: Optional[PassInfo] = None
     rerun_requested: bool = False
+    #: The compile's backend name: passes registered for other backends do not run.
+    backend: Optional[str] = None
+    #: The SessionConfig (or None) of the compile, for backend passes' options.
+    config: Any = None
 
     @property
     def opt_level(self) -> int:
@@ -117,17 +121,20 @@ class PassContext:
 
 
 def make_context(config=None, feeds: Sequence = (), fetches: Sequence = (),
-                 targets: Sequence = (), instruments: Sequence = (), **overrides) -> PassContext:
+                 targets: Sequence = (), instruments: Sequence = (), backend: Optional[str] = None,
+                 **overrides) -> PassContext:
     """A PassContext from a SessionConfig (or None), the environment and overrides.
 
     ``overrides`` are PassOptions fields (``opt_level=0``, ``disabled=...``,
     ``bisect_limit=3``, ``verify=True``, ``pass_options={...}``...). The
     standard instruments (timing, then verification and IR dumps when asked)
-    come first, then ``instruments``.
+    come first, then ``instruments``. ``backend`` (default: ``config.backend``)
+    selects the passes registered for one backend only.
     """
     from .instruments import standard_instruments
     options = from_config(config, **overrides)
     ctx = PassContext(options, tuple(map(str, feeds)), tuple(map(str, fetches)),
-                      tuple(map(str, targets)))
+                      tuple(map(str, targets)), backend=backend or getattr(config, "backend", None),
+                      config=config)
     ctx.instruments = standard_instruments(options) + list(instruments)
     return ctx

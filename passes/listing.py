@@ -23,11 +23,13 @@ class PassRecord:
     origin: str
     required: bool
     doc: str
+    #: The backends it runs for (empty: every backend).
+    backends: tuple = ()
 
 
 def list_passes(phase: Optional[Phase] = None) -> list[PassRecord]:
     """Every registered pass (plugins loaded first), by phase then run order."""
     ensure_plugins()
     phases = [Phase.parse(phase)] if phase is not None else list(Phase)
-    return [PassRecord(p.name, ph, i, p.opt_level, p.origin, p.required, p.doc)
+    return [PassRecord(p.name, ph, i, p.opt_level, p.origin, p.required, p.doc, p.backends)
             for ph in phases for i, p in enumerate(REGISTRY.order(ph))]

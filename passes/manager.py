@@ -9,6 +9,7 @@ while a pass registered with ``fixed_point=True`` (or one that called
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Optional
 
 from netjit.errors import InvalidArgumentError, NotFoundError, PassError
 
@@ -36,14 +37,15 @@ def _check_names(registry: PassRegistry, options) -> None:
                                        f"{sorted(registry.passes[name].options)}")
 
 
-def select(phase: Phase, options, registry: PassRegistry = REGISTRY) -> list[PassInfo]:
-    """The passes of ``phase`` that ``options`` ask for, in run order."""
+def select(phase: Phase, options, registry: PassRegistry = REGISTRY,
+           backend: Optional[str] = None) -> list[PassInfo]:
+    """The passes of ``phase`` that ``options`` ask for on ``backend``, in run order."""
     ensure_plugins()
     _check_names(registry, options)
     ordered = registry.order(phase, list(pairwise(options.order)))
-    return [p for p in ordered
-            if p.required or p.name in options.enabled
-            or (p.opt_level <= options.opt_level and p.name not in options.disabled)]
+    return [p for p in ordered if p.runs_on(backend) and (
+            p.required or p.name in options.enabled
+            or (p.opt_level <= options.opt_level and p.name not in options.disabled))]
 
 
 class PassManager:
@@ -57,7 +59,7 @@ class PassManager:
         """Run ``phase`` on ``graph`` in place; True if any pass changed it."""
         phase = Phase.parse(phase)
         ctx = self.ctx
-        passes = select(phase, ctx.options, self.registry)
+        passes = select(phase, ctx.options, self.registry, ctx.backend)
         if not passes:  # nothing to run: no dumps, no verification of a phase that does nothing
             return False
         for inst in ctx.instruments:

@@ -5,11 +5,18 @@ import enum
 
 
 class Phase(enum.IntEnum):
-    """When a pass runs: before placement, after it, or per partition."""
+    """When a pass runs: before placement, after it, per partition, or per segment.
+
+    ``SEGMENT`` passes run on each segment graph just before the backend
+    compiles it: the backend rewrites (FC and Softmax expansion, weight
+    prepacking), registered with ``backends=(...)``, rewrite the very graph
+    the backend generates code from.
+    """
 
     PRE_PLACEMENT = 0
     POST_PLACEMENT = 1
     POST_PARTITIONING = 2
+    SEGMENT = 3
 
     @classmethod
     def parse(cls, value) -> "Phase":

@@ -42,6 +42,13 @@ class PassInfo:
     fixed_point: bool = False
     origin: str = BUILTIN
     seq: int = 0
+    #: Backend names the pass is for (empty: every backend); it runs only when the
+    #: compile's backend (``ctx.backend``) is one of them.
+    backends: tuple[str, ...] = ()
+
+    def runs_on(self, backend: Optional[str]) -> bool:
+        """Whether the pass runs for a compile on ``backend``."""
+        return not self.backends or backend in self.backends
 
     @property
     def doc(self) -> str:
@@ -125,7 +132,7 @@ REGISTRY = PassRegistry()
 def register_pass(name: str, phase=Phase.PRE_PLACEMENT, opt_level: int = 1,
                   after: Iterable[str] = (), before: Iterable[str] = (),
                   options: Optional[Mapping] = None, required: bool = False,
-                  fixed_point: bool = False) -> Callable[[PassFn], PassFn]:
+                  fixed_point: bool = False, backends: Iterable[str] = ()) -> Callable[[PassFn], PassFn]:
     """Decorator registering ``fn(graph, ctx) -> bool`` as the pass ``name``.
 
     Parameters
@@ -137,6 +144,7 @@ def register_pass(name: str, phase=Phase.PRE_PLACEMENT, opt_level: int = 1,
     options : option names and their defaults, read with ``ctx.option(key)``.
     required : run at every opt level and regardless of the bisect limit.
     fixed_point : when it changes the graph, run the phase again until nothing changes.
+    backends : names of the backends it is for (``("numba",)``); empty: every backend.
     """
     if not 0 <= opt_level <= 3:
         raise PassError(f"pass {name!r}: opt_level must be 0..3, got {opt_level}")
@@ -145,7 +153,7 @@ def register_pass(name: str, phase=Phase.PRE_PLACEMENT, opt_level: int = 1,
         REGISTRY.add(PassInfo(name, fn, Phase.parse(phase), opt_level,
                               tuple(after), tuple(before), dict(options or {}),
                               required, fixed_point, REGISTRY.origin or origin_of(fn),
-                              REGISTRY.next_seq()))
+                              REGISTRY.next_seq(), tuple(backends)))
         return fn
     return decorate
 

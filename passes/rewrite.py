@@ -71,3 +71,10 @@ def replace_node(graph, old: int, new: int) -> None:
         if w != new:
             graph.add_control(new, w, order_only)
     graph.remove(old)           # and its control edges
+
+
+def take_over(graph, n: int, value) -> None:
+    """``value`` (output 0 of a new node) takes over node ``n``'s single output: its
+    uses and its blob names; ``n`` goes (``replace_node``, plus the names)."""
+    graph.set_names(value[0], graph.names(n))
+    replace_node(graph, n, value[0])

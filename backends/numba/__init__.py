@@ -76,17 +76,12 @@ class NumbaBackend(Backend):
 def _generate(graph: Graph, opts: NumbaOptions):
     # deferred: code generation imports numba (about 0.9 s); a native or cached segment never does
     from .codegen import generate
-    from .expand import expand_composites
-    from .prepack import prepack_weights
     _check_dtypes(graph)
     private = graph.copy()
     for n in private.nodes():
         # placement reasons name blobs (and so the net); the cache key must not
         private.meta(n).pop("placement", None)
     try:
-        expand_composites(private)
-        if opts.prepack:
-            prepack_weights(private, opts.resolved_cache_dir() if opts.cache else None, opts.parallel)
         return generate(private, opts)
     except NotImplementedError as exc:
         raise NoLowering(f"numba backend: segment {graph.name!r}: {exc}") from exc

@@ -24,6 +24,8 @@ from . import logical, python_op, counters  # noqa: F401,E402  (registers Not/An
 from .logical import Not, And, Or  # noqa: F401
 from .python_op import Python  # noqa: F401
 from .counters import CreateCounter, CountUp, RetrieveCount, ResetCounter  # noqa: F401
+from . import packed  # noqa: F401,E402  (registers PackedMatMul)
+from .packed import PackedMatMul  # noqa: F401,E402
 # ONNX op families (each module registers its ops; import names from the module)
 from . import scalar_math, bitwise, activations, activations_smooth  # noqa: F401,E402
 from . import conv, pooling, normalization, softmax, einsum, recurrent  # noqa: F401,E402

@@ -3,12 +3,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
-
-from netjit.backends import get_backend
-from netjit.compiler import pipeline
-from netjit.errors import UnimplementedError
 
 from .args import add_signature_args, command, config_of
 from .console import Out
@@ -26,28 +21,16 @@ def _write(path: Path, text: str) -> None:
 
 
 def _compile(net, sig, config, out: Out):
-    """Every available stage under a (delayed) progress bar; returns (compiled, segment rows, notes)."""
-    notes = []
+    """The whole compile under a (delayed) progress bar; returns (compiled, segment rows, notes)."""
     with out.progress(len(STAGES) + 1, f"compiling {net.name}") as bar:
-        try:
-            compiled = compile_stages(net, sig, "partitioned", config, snapshot=lambda n: True,
-                                      on_step=bar.advance)
-        except UnimplementedError as exc:
-            notes.append(str(exc))
-            compiled = compile_stages(net, sig, "optimized", config, snapshot=lambda n: True)
-        if compiled.full is None:  # no segments yet: the backend compiles the optimised graph whole
-            t0 = time.perf_counter()
-            exe = pipeline.compile_graph(compiled.stages["optimized"].copy(), get_backend(config.backend))
-            segments = [(net.name, "", len(compiled.stages["optimized"]), time.perf_counter() - t0, exe)]
-        else:
-            segments = _segments(compiled.full)
+        compiled = compile_stages(net, sig, None, config, snapshot=lambda n: True, on_step=bar.advance)
         bar.advance("backend")
-    return compiled, segments, notes
+    return compiled, _segments(compiled.full), []
 
 
 def pass_history(compiled, pass_dir: Path) -> list[dict]:
-    """Every pass application of the whole compile, from the pass manager's dump summary when it wrote
-    one (all phases), else from the optimisation stage (PRE_PLACEMENT)."""
+    """Every pass application of the whole compile (all phases), from the pass manager's dump
+    summary when it wrote one, else from the compile's applications."""
     summaries = sorted(pass_dir.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
     if summaries:
         return json.loads(summaries[-1].read_text())
@@ -75,8 +58,7 @@ def _dump(compiled, segments, directory: Path, backend: str) -> list[str]:
         _write(directory / "partitions" / f"{_safe(part.name)}.txt", str(part))
     missing = []
     for name, _, _, _, exe in segments:
-        if compiled.full is not None:
-            _write(directory / "segments" / f"{_safe(name)}.txt", str(exe_graph(compiled.full, name)))
+        _write(directory / "segments" / f"{_safe(name)}.txt", str(exe_graph(compiled.full, name)))
         source = exe.source
         if source:
             wrapper, suffix = exe.wrapper_source, exe.source_suffix      # the native code generator's is LLVM IR

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import difflib
 
-from netjit.errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from netjit.compiler.bisect import bisect
+from netjit.errors import InvalidArgumentError, NotFoundError
 
 from .args import add_signature_args, command, config_of
 from .console import Out
 from .inputs import is_ir_json, is_net_spec, load_net, read_ir_text, signature
-from .stages import STAGES, compile_stages, passes_api
+from .stages import STAGES, compile_stages
 
 
 def side_text(spec: str, args) -> str:
@@ -31,10 +32,7 @@ def around_pass(args) -> tuple[str, str, str, str]:
         first, second = args.stages
         compiled = compile_stages(net, sig, max(first, second, key=STAGES.index), config_of(args))
         return (str(compiled.stages[first]) + "\n", str(compiled.stages[second]) + "\n", first, second)
-    if passes_api() is None:
-        raise UnimplementedError("--pass needs the pass manager (netjit.passes), which has not landed yet; "
-                                 "compare stages instead: netjit diff NET (lowered vs optimized)")
-    compiled = compile_stages(net, sig, "optimized", config_of(args), snapshot=lambda n: True)
+    compiled = compile_stages(net, sig, "segments", config_of(args), snapshot=lambda n: True)
     snaps = compiled.after_pass
     hits = [i for i, (_, name, _) in enumerate(snaps) if name == args.pass_name]
     if not hits:
@@ -99,12 +97,9 @@ def add_diff(sub) -> None:
 
 
 def run_bisect(args, out: Out) -> int:
-    passes = passes_api()
-    if passes is None or not hasattr(passes, "bisect"):
-        raise UnimplementedError("bisect needs netjit.passes.bisect, which has not landed yet")
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch, need_values=True)
-    result = passes.bisect(net, sig.values, sig.fetches, config=config_of(args))
+    result = bisect(net, sig.values, sig.fetches, config=config_of(args))
     out.line(str(result))
     if result.trials:
         out.table(["pass applications run", "result"], [(limit if limit is not None else "all", verdict)

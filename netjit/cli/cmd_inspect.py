@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from netjit.errors import InvalidArgumentError, UnimplementedError
+from netjit.errors import InvalidArgumentError
 
 from .args import add_signature_args, command, config_of
 from .console import Out
@@ -57,8 +57,8 @@ def run_inspect(args, out: Out) -> int:
 
 def add_inspect(sub) -> None:
     p = command(sub, "inspect", "show a net's IR at any compile stage (text, json, dot, svg, html)",
-                "Show the IR of NET after lowering, after optimisation (or after one pass), after "
-                "placement or per partition. NET may also be an IR graph saved as JSON "
+                "Show the IR of NET as the compile pipeline had it after lowering, after optimisation "
+                "(or after one pass of any phase), after placement or per partition. NET may also be an IR graph saved as JSON "
                 "(`inspect --format json`), shown as it is.",
                 "netjit inspect demo.json --stage optimized --format svg -o demo.svg", run_inspect)
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
@@ -73,12 +73,9 @@ def add_inspect(sub) -> None:
 
 def pass_rows() -> list[dict]:
     """Every registered pass, by phase and run order."""
-    passes = passes_api()
-    if passes is None or not hasattr(passes, "list_passes"):
-        raise UnimplementedError("the pass registry (netjit.passes.list_passes) has not landed yet; "
-                                 "today the optimiser only prunes to the fetches")
     return [{"phase": r.phase.name, "order": r.order, "name": r.name, "opt_level": r.opt_level,
-             "origin": r.origin, "required": r.required, "doc": r.doc} for r in passes.list_passes()]
+             "origin": r.origin, "required": r.required, "backends": list(r.backends), "doc": r.doc}
+            for r in passes_api().list_passes()]
 
 
 def run_passes(args, out: Out) -> int:
@@ -90,14 +87,14 @@ def run_passes(args, out: Out) -> int:
     for r in rows:
         by_phase.setdefault(r["phase"], []).append(r)
     for phase, items in by_phase.items():
-        out.table(["#", "pass", "runs at", "origin", "what it does"],
+        out.table(["#", "pass", "runs at", "backends", "origin", "what it does"],
                   [(r["order"] + 1, r["name"], "always" if r["required"] else f"-O{r['opt_level']} and up",
-                    r["origin"], r["doc"]) for r in items], title=phase)
+                    ", ".join(r["backends"]) or "all", r["origin"], r["doc"]) for r in items], title=phase)
     return 0
 
 
 def add_passes(sub) -> None:
     p = command(sub, "passes", "list every registered pass by phase and order",
                 "List the registered passes (built-in and plugins) in the order each phase runs them, "
-                "with the lowest opt level that runs each.", "netjit passes --format json", run_passes, net=False)
+                "with the lowest opt level that runs each and the backends it is for.", "netjit passes --format json", run_passes, net=False)
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 import netjit as nj
-from netjit.errors import UnimplementedError
+from netjit.runtime.stats import RunMetadata
 
 from .args import add_signature_args, command, config_of
 from .console import Out
@@ -33,27 +33,21 @@ def describe_value(name: str, value) -> list[str]:
 
 
 def _metadata():
-    """A RunMetadata if the runtime has one, and RunOptions asking for a full trace."""
-    try:
-        from netjit.runtime.stats import RunMetadata
-    except ImportError:
-        RunMetadata = getattr(nj, "RunMetadata", None)
-    options = nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE)
-    return (RunMetadata() if RunMetadata is not None else None), options
+    """A RunMetadata, and RunOptions asking for a full trace."""
+    return RunMetadata(), nj.RunOptions(trace_level=nj.RunOptions.FULL_TRACE)
 
 
 def print_step_stats(meta, out: Out) -> None:
-    stats = getattr(meta, "step_stats", None) if meta is not None else None
+    stats = meta.step_stats
     if not stats:
-        out.line("step stats: not available (the runtime returned none"
-                 + ("" if meta is not None else "; RunMetadata has not landed") + ")")
+        out.line("step stats: none (the run computed nothing)")
         return
     t0 = min(s.start for s in stats)
-    rows = [(s.device, s.name, getattr(s, "thread", ""), getattr(s, "tier", ""), f"{(s.start - t0) * 1e3:.3f}",
-             f"{s.duration * 1e3:.3f}", getattr(s, "output_bytes", "")) for s in stats]
+    rows = [(s.device, s.name, s.thread, s.tier, f"{(s.start - t0) * 1e3:.3f}",
+             f"{s.duration * 1e3:.3f}", s.output_bytes) for s in stats]
     out.table(["device", "segment", "thread", "tier", "start ms", "ms", "output bytes"], rows,
               title="step stats", justify="llllrrr")
-    cost = getattr(meta, "cost_summary", None)
+    cost = meta.cost_summary
     if cost:
         out.line("cost: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                       for k, v in cost.items()))
@@ -63,8 +57,6 @@ def run_run(args, out: Out) -> int:
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch, need_values=True)
     meta, options = _metadata()
-    if args.trace and (meta is None or not hasattr(meta, "to_chrome_trace")):
-        raise UnimplementedError("--trace needs nj.RunMetadata.to_chrome_trace, which has not landed yet")
     with nj.Session(net, config_of(args, backend=args.backend)) as sess:
         values = sess.run(sig.fetches, sig.values, options=options, run_metadata=meta)
     for name, value in zip(sig.fetches, values):

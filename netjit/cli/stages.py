@@ -1,9 +1,10 @@
-"""The compile stages the tool shows, run through the real pipeline.
+"""The compile stages the tool shows: snapshots taken by the pipeline's hooks.
 
-``lowered`` -> ``optimized`` -> ``placed`` -> ``partitioned``. Each stage is
-what ``compiler.pipeline`` (and ``netjit.passes``) do for a Session; the tool
-only snapshots the graph between them. A stage whose implementation has not
-landed yet raises UnimplementedError saying so, never a made-up graph.
+``lowered`` -> ``optimized`` -> ``placed`` -> ``partitioned``. The tool runs
+``compiler.pipeline.compile_signature`` once, as a Session would (untiered, so
+every pass runs before it returns), and keeps a copy of the graph at each
+stage it reaches (``Hooks.on_stage``) and, when asked, after pass
+applications (a pass instrument): it never composes the stages itself.
 """
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import netjit.passes as passes_module
+from netjit.backends import get_backend
 from netjit.compiler import pipeline
 from netjit.compiler.ir import Graph
 from netjit.compiler.ir.reachability import remove_unneeded
+from netjit.compiler.pipeline import Hooks, Stage
+from netjit.compiler.placement import Placer, local_devices
 from netjit.config import SessionConfig
-from netjit.errors import NotFoundError, UnimplementedError
+from netjit.errors import NotFoundError
+from netjit.passes import PassInstrument
 
 from .inputs import Signature
 
@@ -29,111 +35,80 @@ class Compiled:
 
     stages: dict[str, Graph] = field(default_factory=dict)
     partitions: list[Graph] = field(default_factory=list)
-    #: Pass applications (netjit.passes Application records) when the pass manager ran.
+    #: Pass applications (netjit.passes Application records), every phase.
     applications: list = field(default_factory=list)
     #: (pass application index, pass name, graph after it) when snapshots were asked for.
     after_pass: list = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
-    #: The pipeline's CompiledSignature (segments, executables, trace) once placement ran.
+    #: The pipeline's CompiledSignature (segments, executables, trace) of a whole compile.
     full: Optional[object] = None
 
 
 def passes_api():
-    """``netjit.passes`` if its pass manager has landed (make_context, run_phase, Phase), else None."""
-    try:
-        import netjit.passes as passes
-    except ImportError:
-        return None
-    needed = ("make_context", "run_phase", "Phase")
-    return passes if all(hasattr(passes, n) for n in needed) else None
+    """``netjit.passes`` (the pass registry, manager and instruments)."""
+    return passes_module
 
 
-def _snapshot_instrument(passes, keep: Callable[[str], bool], out: list, on_pass):
-    class Snapshot(passes.PassInstrument if hasattr(passes, "PassInstrument") else object):
-        """Copies the graph after the passes ``keep`` selects (for --after and diff)."""
+class _Snapshots(PassInstrument):
+    """Copies the graph after the pass applications ``keep`` selects (for --after and diff)."""
 
-        def run_after_pass(self, graph, app, ctx):
-            if keep(app.name):
-                out.append((app.index, app.name, graph.copy()))
-            if on_pass is not None:
-                on_pass(app.name)
-    return Snapshot()
+    def __init__(self, keep: Callable[[str], bool], out: list, on_step):
+        self.keep, self.out, self.on_step = keep, out, on_step
+
+    def run_after_pass(self, graph, app, ctx):
+        if self.keep(app.name):
+            self.out.append((app.index, app.name, graph.copy()))
+        if self.on_step is not None:
+            self.on_step(app.name)
 
 
-def compile_stages(net, sig: Signature, until: str = "optimized", config: Optional[SessionConfig] = None,
+class _StageHooks(Hooks):
+    """Keeps a copy of each stage's graph(s) and the time since the previous stage."""
+
+    def __init__(self, out: Compiled, snapshot, on_step, prune_lowered: bool):
+        super().__init__([_Snapshots(snapshot, out.after_pass, on_step)])
+        self.out, self.on_step, self.prune_lowered = out, on_step, prune_lowered
+        self.t0 = time.perf_counter()
+
+    def on_stage(self, stage: Stage, value) -> None:
+        now = time.perf_counter()
+        if stage is Stage.PARTITIONED:
+            self.out.partitions = [value[d].copy() for d in sorted(value)]
+        elif stage is not Stage.SEGMENTS:
+            graph = value.copy()
+            if stage is Stage.LOWERED and self.prune_lowered:
+                remove_unneeded(graph)   # what the required prune pass removes first
+            self.out.stages[stage.value] = graph
+        self.out.seconds[stage.value] = now - self.t0
+        self.t0 = now
+        if self.on_step is not None:
+            self.on_step(stage.value)
+
+
+def compile_stages(net, sig: Signature, until: Optional[str] = "optimized", config: Optional[SessionConfig] = None,
                    snapshot: Callable[[str], bool] = lambda name: False, on_step=None,
                    do_prune: bool = True) -> Compiled:
-    """Run the pipeline on ``net`` up to stage ``until``, keeping a snapshot of each stage."""
-    if until not in STAGES:
+    """Run the pipeline on ``net`` up to stage ``until`` (None: through the backend, and
+    ``"segments"``: through the SEGMENT passes), keeping a snapshot of each stage."""
+    if until is not None and until not in STAGES + ("segments",):
         raise NotFoundError(f"unknown stage {until!r}; stages: {', '.join(STAGES)}")
-    config = config or SessionConfig()
+    # untiered: a tiered backend would run the passes later, on its compile thread
+    config = dataclasses.replace(config or SessionConfig(), tiered=False)
     out = Compiled()
-    t0 = time.perf_counter()
-    graph, _ = pipeline.build_graph(net.ops, net.name, sig.feeds, sig.fetches)
-    if do_prune:
-        remove_unneeded(graph)
-    _done(out, "lowered", graph, t0, on_step)
-    if until == "lowered":
-        return out
-    t0 = time.perf_counter()
-    graph = _optimize(graph.copy(), sig, config, out, snapshot, on_step)
-    _done(out, "optimized", graph, t0, on_step)
-    if until == "optimized":
-        return out
-    _later_stages(net, sig, until, config, out, on_step)
+    placer = Placer([d.name for d in local_devices(config.device_count)],
+                    allow_soft_placement=config.allow_soft_placement)
+    full = pipeline.compile_signature(net.ops, net.name, sig.feeds, sig.fetches, (), config, placer,
+                                      get_backend(config.backend), hooks=_StageHooks(out, snapshot, on_step, do_prune),
+                                      until=Stage(until) if until is not None else None)
+    out.applications = list(full.applications)
+    if until is None:
+        out.full = full
     return out
 
 
-def _done(out: Compiled, stage: str, graph: Graph, t0: float, on_step) -> None:
-    out.stages[stage] = graph
-    out.seconds[stage] = time.perf_counter() - t0
-    if on_step is not None:
-        on_step(stage)
-
-
-def _optimize(graph, sig, config, out: Compiled, snapshot, on_step) -> Graph:
-    passes = passes_api()
-    if passes is None:
-        return pipeline.optimize(graph, config)
-    inst = _snapshot_instrument(passes, snapshot, out.after_pass, on_step)
-    # Dumps (config.dump_dir) belong to the real whole compile below, not to this snapshot run.
-    ctx = passes.make_context(dataclasses.replace(config, dump_dir=None), sig.feeds, sig.fetches,
-                              instruments=[inst])
-    graph = pipeline.optimize(graph, config, ctx=ctx)
-    out.applications = list(ctx.history)
-    return graph
-
-
-def _later_stages(net, sig, until, config, out: Compiled, on_step) -> None:
-    """Placement, partitioning, segments and backend code: the pipeline's whole-signature compile."""
-    compile_signature = getattr(pipeline, "compile_signature", None)
-    if compile_signature is None:
-        raise UnimplementedError(f"stage {until!r} is not available yet: the pipeline has no placement "
-                                 "and partitioning (compiler/pipeline.py compile_signature); "
-                                 "stages available: lowered, optimized")
-    from netjit.backends import get_backend
-    from netjit.compiler.placement import Placer, local_devices
-    placer = Placer([d.name for d in local_devices(config.device_count)],
-                    allow_soft_placement=config.allow_soft_placement)
-    t0 = time.perf_counter()
-    full = compile_signature(net.ops, net.name, sig.feeds, sig.fetches, (), config, placer,
-                             get_backend(config.backend))
-    out.full = full
-    out.stages["placed"] = full.graph
-    out.partitions = [full.partitions[d] for d in sorted(full.partitions)]
-    out.seconds["placed"] = sum(e.duration for e in full.trace.events if e.name in ("placement", "POST_PLACEMENT"))
-    out.seconds["partitioned"] = time.perf_counter() - t0 - out.seconds["placed"]
-    if on_step is not None:
-        on_step("placed")
-        on_step("partitioned")
-
-
 def graph_after_pass(net, sig: Signature, pass_name: str, config=None) -> Graph:
-    """The graph right after the first application of ``pass_name``."""
-    if passes_api() is None:
-        raise UnimplementedError("--after PASS needs the pass manager (netjit.passes), which has not "
-                                 "landed yet; use --stage lowered|optimized")
-    compiled = compile_stages(net, sig, "optimized", config, snapshot=lambda n: n == pass_name)
+    """The graph right after the first application of ``pass_name`` (any phase)."""
+    compiled = compile_stages(net, sig, "segments", config, snapshot=lambda n: n == pass_name)
     if not compiled.after_pass:
         ran = ", ".join(a.name for a in compiled.applications) or "(none)"
         raise NotFoundError(f"pass {pass_name!r} did not run on net {net.name!r}; passes that ran: {ran}")

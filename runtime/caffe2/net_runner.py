@@ -6,7 +6,8 @@ external outputs. The whole net is compiled as one graph, so passes such as
 fusion apply inside it. Compiled code is cached per net object, per net
 version (its op count: nets only grow) and per input signature (dtype and
 rank of each input; dims are dynamic, so a change of shape does not
-recompile). Everything else is precomputed, so the hot path only gathers the
+recompile). It goes through the pipeline like any compile (every pass phase, one
+device: a net's explicit devices are ignored). Everything else is precomputed, so the hot path only gathers the
 inputs, calls the executable and scatters the outputs. Outputs are written
 after the whole net succeeded, so a failing net leaves no half-written blobs.
 Variables are state, not blobs: an update made by an op that ran before the
@@ -20,11 +21,14 @@ import weakref
 from typing import Sequence
 
 from netjit.backends import get_backend
+from netjit.backends.base import Executable
 from netjit.compiler.frontend.lowering import feed_type
 from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
 from netjit.compiler.ops.python_op import PythonOp, add_note, instance_scope
-from netjit.compiler.pipeline import build_graph, compile_graph, optimize
+from netjit.compiler.pipeline import CompiledSignature, compile_signature
+from netjit.compiler.placement import Placer, local_devices
+from netjit.compiler.segments import Segmentation
 from netjit.errors import InvalidArgumentError, NetjitError, NotFoundError
 
 from ..step import check_feed
@@ -36,18 +40,27 @@ _signature = operator.attrgetter("dtype", "ndim")
 
 
 class CompiledNet:
-    """One net compiled for one input signature: executable plus precomputed plumbing."""
+    """One net compiled for one input signature: executable plus precomputed plumbing.
 
-    __slots__ = ("name", "executable", "order", "identity", "outputs", "checks", "scoped")
+    On one device the pipeline makes at most one segment; its outputs are the
+    fetched values, in its own order, and a fetch of an input is no output at
+    all: ``picks`` indexes each stored blob in (segment outputs + inputs).
+    """
 
-    def __init__(self, name, executable, graph, input_names: Sequence[str], outputs: Sequence[str]):
+    __slots__ = ("name", "executable", "order", "identity", "outputs", "picks", "checks", "scoped")
+
+    def __init__(self, name, compiled: CompiledSignature, input_names: Sequence[str], outputs: Sequence[str]):
         self.name = name
-        self.executable = executable
-        executable.on_compiled(self._use_compiled)
+        segments = compiled.segmentation.segments
+        seg = segments[0] if segments else None
+        self.executable = compiled.executables[0] if segments else _NoSegment()
+        self.executable.on_compiled(self._use_compiled)
         position = {b: i for i, b in enumerate(input_names)}
-        self.order = tuple(position[b] for b in executable.input_names)
+        self.order = tuple(position[b] for b in self.executable.input_names)
         self.identity = self.order == tuple(range(len(input_names)))
         self.outputs = tuple(outputs)
+        self.picks = _picks(compiled.segmentation, seg, position)
+        graph = seg.graph if seg is not None else compiled.graph
         self.checks = tuple((graph.name_of_input(n), i, graph.type((n, 0)))
                             for i, n in enumerate(graph.inputs)
                             if graph.op(n).shape is not None and any(d is not None for d in graph.op(n).shape))
@@ -72,7 +85,28 @@ class CompiledNet:
         except Exception as exc:  # a host op's own exception keeps its type, gains the net
             add_note(exc, f"while running net {self.name!r}")
             raise
+        if self.picks is not None:
+            both = list(outs) + values
+            outs = [both[k] for k in self.picks]
         ws.store_many(self.outputs, outs)
+
+
+class _NoSegment(Executable):
+    """The executable of a net that computes nothing (it only stores inputs)."""
+
+    input_names: tuple = ()
+
+    def __call__(self, inputs, state=None) -> list:
+        return []
+
+
+def _picks(plan: Segmentation, seg, position: dict):
+    """Where each fetch comes from, as an index into (segment outputs + gathered inputs);
+    None when the segment's outputs are the fetches, in order."""
+    produced = {key: j for j, keys in enumerate(seg.outputs) for key in keys} if seg is not None else {}
+    n_out = len(seg.outputs) if seg is not None else 0
+    picks = tuple(produced[key] if key in produced else n_out + position[key[1]] for key in plan.fetches)
+    return None if picks == tuple(range(n_out)) else picks
 
 
 class NetVersion:
@@ -156,6 +190,9 @@ class NetRunner:
             return compiled
 
     def _build(self, version: NetVersion, values) -> CompiledNet:
+        """Compile ``version`` for the types of ``values`` through the pipeline, on one
+        device: placeholders are fed, other inputs typed from the workspace, and every
+        stateful and host op runs."""
         types = {}
         for b, v in zip(version.inputs, values):
             try:
@@ -164,12 +201,11 @@ class NetRunner:
                 raise InvalidArgumentError(f"net {self.net.name!r}: blob {b!r}: {exc}") from None
         feeds = {b: types[b] for b in version.placeholders}
         inputs = {b: t for b, t in types.items() if b not in feeds}
-        graph, _ = build_graph(version.ops, self.net.name, feeds, list(version.outputs), inputs=inputs)
-        graph.targets = list(dict.fromkeys(list(graph.targets) + [
-            n for n in graph.nodes() if graph.op(n).stateful or graph.op(n).host]))
-        graph = optimize(graph, self.config)
-        executable = compile_graph(graph, get_backend(self.config.backend), self.config)
-        return CompiledNet(self.net.name, executable, graph, version.inputs, version.outputs)
+        device = local_devices(getattr(self.config, "device_count", None))[0].name
+        compiled = compile_signature(version.ops, self.net.name, feeds, list(version.outputs), (), self.config,
+                                     Placer([device], allow_soft_placement=True),
+                                     get_backend(self.config.backend), inputs=inputs, effects_as_targets=True)
+        return CompiledNet(self.net.name, compiled, version.inputs, version.outputs)
 
 
 class NetCache:

@@ -11,7 +11,8 @@ from netjit.compiler.ir.parser import parse_graph
 from netjit.compiler.ops import Const, Neg
 from netjit.compiler.pipeline import optimize
 from netjit.errors import InvalidArgumentError, NotFoundError, PassError
-from netjit.passes import (REGISTRY, Phase, PassInstrument, bisect, make_context,
+from netjit.compiler.bisect import bisect
+from netjit.passes import (REGISTRY, Phase, PassInstrument, make_context,
                            register_pass, run_phase, select)
 from netjit.passes.options import from_config
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from netjit.backends.reference import evaluate
 from netjit.compiler.ir.parser import parse_graph
-from netjit.passes import (Phase, bisect, list_passes, make_context, outputs_differ,
+from netjit.compiler.bisect import bisect
+from netjit.passes import (Phase, list_passes, make_context, outputs_differ,
                            plugin_errors, run_phase)
 from plugin_dists import make_dist, plugins_on_path
 

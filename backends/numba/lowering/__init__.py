@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from netjit.compiler.ops import OP_REGISTRY, FusedElementwise
 
-from ..prepack import PackedMatMul
+from netjit.compiler.ops import PackedMatMul
 from . import contraction, shape  # noqa: F401  (their lower_stmt rows)
 from .base import ScalarContext, ctor, has_stmt_lowering, lower_stmt
 from .elementwise import SCALAR_FORMS, has_scalar_form, scalar_expr
@@ -27,7 +27,7 @@ def compiled_ops() -> frozenset[type]:
     Registered ops with a scalar form (computed in loop groups) or a
     ``lower_stmt`` row (statements), ``FusedElementwise`` (its program's ops
     through the scalar forms) and the backend's own ``PackedMatMul``. Ops the
-    backend first rewrites into others (``expand``: ``Softmax``) and host ops
+    backend first rewrites into others (the ``expand_composites`` pass: ``Softmax``) and host ops
     (run by their NumPy references in the wrapper) are not listed.
     """
     candidates = set(OP_REGISTRY.values()) | {PackedMatMul}

@@ -11,7 +11,7 @@ import numpy as np
 from netjit.compiler.ops import FC, MatMul
 
 from .. import blas
-from ..prepack import PackedMatMul
+from netjit.compiler.ops import PackedMatMul
 from .base import lower_stmt, np_dtype, tup
 
 

@@ -6,8 +6,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def numba_backend():
-    from netjit.backends import get_backend
-    return get_backend("numba")
+    """The numba backend as the pipeline drives it: its SEGMENT passes (FC and Softmax
+    expansion, weight prepacking) run on each graph before it compiles it."""
+    from numba_helpers import PipelineNumba
+    return PipelineNumba()
 
 
 

@@ -70,3 +70,38 @@ def fork_and_report(target, timeout: float) -> None:
     p.start()
     p.join(timeout)
     print("child", p.exitcode, q.get(timeout=5) if p.exitcode == 0 else None)
+
+
+def numba_segment(graph: Graph, prepack: bool = True, parallel=None) -> Graph:
+    """``graph`` as the pipeline hands it to the numba backend: a copy after the
+    numba backend's SEGMENT passes (FC and Softmax expansion, weight prepacking)."""
+    from netjit.passes import Phase, make_context, run_phase
+    segment = graph.copy()
+    ctx = make_context(backend="numba", disabled=() if prepack else ("prepack_weights",),
+                       pass_options={"prepack_weights": {"parallel": parallel}})
+    run_phase(segment, Phase.SEGMENT, ctx)
+    return segment
+
+
+class PipelineNumba:
+    """The numba backend as the pipeline drives it: the SEGMENT passes, then ``compile``."""
+
+    name = "numba"
+
+    def __init__(self, **defaults):
+        from netjit.backends.numba import NumbaBackend
+        self.defaults = defaults
+        self.backend = NumbaBackend(**defaults)
+
+    def compile(self, graph: Graph, **options):
+        opts = {**self.defaults, **options}
+        segment = numba_segment(graph, opts.get("prepack", True) is not False, opts.get("parallel"))
+        return self.backend.compile(segment, **options)
+
+    def compile_deferred(self, graph: Graph, prepare, **options):
+        return self.backend.compile_deferred(graph, lambda g: numba_segment(prepare(g)), **options)
+
+    def generate_source(self, graph: Graph, **options) -> str:
+        opts = {**self.defaults, **options}
+        segment = numba_segment(graph, opts.get("prepack", True) is not False, opts.get("parallel"))
+        return self.backend.generate_source(segment, **options)

@@ -6,7 +6,7 @@ import pytest
 
 from netjit.backends.numba.lowering import SCALAR_FORMS, compiled_ops, lower_stmt, scalar_expr
 from netjit.backends.numba.lowering.elementwise import has_scalar_form
-from netjit.backends.numba.prepack import PackedMatMul
+from netjit.compiler.ops import PackedMatMul
 from netjit.compiler.ops import (OP_REGISTRY, Add, Exp, FusedElementwise, LT, OpKind, Pow, Relu,
                                  Softmax)
 from netjit.compiler.ops import elementwise as E

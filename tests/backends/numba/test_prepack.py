@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from netjit.backends.native import gemm
-from netjit.backends.numba import NumbaBackend
 from netjit.backends.numba import packed_gemm
-from netjit.backends.numba.prepack import MIN_WEIGHT_ELEMENTS, PackedMatMul
+from netjit.compiler.ops import PackedMatMul
+from netjit.passes.prepack_weights import MIN_WEIGHT_ELEMENTS
+from numba_helpers import PipelineNumba, numba_segment
 from netjit.backends.reference import evaluate
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import (FC, Add, Const, ConstValue, FusedElementwise, MatMul, Placeholder, Relu,
@@ -81,7 +82,7 @@ def test_activations_of_another_dtype_are_converted_not_misread(prepack, dtype):
     the packed kernel and BLAS read float32 memory, so they used to return NaN."""
     g = _mlp([96, 128, 64])
     x = (np.random.default_rng(5).standard_normal((8, 96)) * 4).astype(dtype)
-    out = NumbaBackend(prepack=prepack).compile(g)([x])[0]
+    out = PipelineNumba(prepack=prepack).compile(g)([x])[0]
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, evaluate(g, [x.astype(np.float32)])[0], rtol=1e-4, atol=1e-5)
 
@@ -145,7 +146,7 @@ def _mlp(sizes, relu_last=False, fused=True, use_fc=False, bias_2d=False, seed=0
 
 
 def _check(g, x, **options):
-    exe = NumbaBackend(**options).compile(g)
+    exe = PipelineNumba(**options).compile(g)
     got = exe([x])
     want = evaluate(g, [x])
     for a, b in zip(got, want):
@@ -225,7 +226,7 @@ FORK_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from numba_helpers import fork_and_report
     from test_prepack import _mlp
-    from netjit.backends.numba import NumbaBackend
+    from numba_helpers import PipelineNumba as NumbaBackend
     from netjit.backends.reference import evaluate
     from netjit.compiler.ir import Graph
     from netjit.compiler.ops import Placeholder, Softmax
@@ -302,13 +303,11 @@ def test_one_weight_feeding_two_products_is_packed_once():
     w = g.add(Const(ConstValue(np.random.default_rng(4).standard_normal((96, 64)).astype(np.float32))),
               names=["w"])
     g.outputs = [(g.add(MatMul(), [(v, 0), (w, 0)]), 0) for v in (x, z)]
-    graph = g.copy()
-    from netjit.backends.numba.prepack import prepack_weights
-    prepack_weights(graph, None)
+    graph = numba_segment(g)
     consts = [n for n in graph.nodes() if graph.op(n).name == "Const"]
     assert len(consts) == 1 and graph.type((consts[0], 0)).rank == 3
     assert sum(isinstance(graph.op(n), PackedMatMul) for n in graph.nodes()) == 2
-    exe = NumbaBackend().compile(g)
+    exe = PipelineNumba().compile(g)
     xv, zv = (np.random.default_rng(s).standard_normal((3, 96)).astype(np.float32) for s in (5, 6))
     for got, want in zip(exe([xv, zv]), evaluate(g, [xv, zv])):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
@@ -359,8 +358,9 @@ SCRIPT = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from test_prepack import _mlp
     from netjit.backends.native import gemm
-    from netjit.backends.numba import NumbaBackend, cache_stats
-    exe = NumbaBackend().compile(_mlp([96, 128, 10]))
+    from netjit.backends.numba import cache_stats
+    from numba_helpers import PipelineNumba
+    exe = PipelineNumba().compile(_mlp([96, 128, 10]))
     out = exe([np.ones((3, 96), np.float32)])[0]
     print(json.dumps({"stats": cache_stats(), "gemm": gemm.STATS, "packed": "psgemm_bias(" in exe.module_source,
                       "out": out.tolist()}))

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     sys.path.insert(0, sys.argv[1])
     from test_prepack import _mlp
-    from netjit.backends.numba import NumbaBackend
+    from numba_helpers import PipelineNumba as NumbaBackend   # SEGMENT passes (Softmax rows, packing), then numba
     from netjit.backends.numba.threads import THREADS
     from netjit.backends.reference import evaluate
     from netjit.compiler.ir import Graph
@@ -83,7 +83,7 @@ FORK_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from numba_helpers import fork_and_report
     from test_prepack import _mlp
-    from netjit.backends.numba import NumbaBackend
+    from numba_helpers import PipelineNumba as NumbaBackend   # SEGMENT passes (Softmax rows, packing), then numba
     from netjit.backends.reference import evaluate
     from netjit.compiler.ir import Graph
     from netjit.compiler.ops import Placeholder, Softmax

@@ -13,7 +13,7 @@ from netjit.errors import CompilationError, InvalidArgumentError, NetjitError
 
 from ..base import DictStateStore, Executable
 from ..common import cache as store
-from ..reference import OpFailure, ReferenceBackend
+from ..reference import ReferenceBackend, op_failure
 from . import cache, entry_locator
 from .codegen import Generated
 from .options import NumbaOptions
@@ -227,8 +227,8 @@ def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
     def host_call(label, fn):
         try:
             return fn()
-        except _RUNTIME_ERRORS + (TypeError,) as exc:
-            raise OpFailure(f"{label} in segment {exe.name!r} failed: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - a host op's failure, as on the reference tier
+            raise op_failure(label, f"net {exe.name!r}", exc) from exc
 
     def runtime_error(exc, inputs, state):
         found = exe.failing_op(inputs, state)

@@ -30,7 +30,7 @@ def op_failure(label: str, where: str, exc: BaseException) -> OpFailure:
     (``"net 'mlp'"``); raise it ``from exc``. An ``OpFailure`` (a nested net's) stays as it is."""
     if isinstance(exc, OpFailure):
         return exc
-    return OpFailure(f"{label} in {where} failed: {type(exc).__name__}: {exc}")
+    return OpFailure(f"{label} in {where} failed: {exc or type(exc).__name__}")
 
 
 class ReferenceExecutable(Executable):

@@ -117,7 +117,7 @@ def test_failing_net_writes_nothing(config):
     def boom(inputs, outputs):
         raise RuntimeError("boom")
     net.Python(boom)([], [])
-    with pytest.raises(OpFailure, match="RuntimeError: boom") as info:
+    with pytest.raises(OpFailure, match="boom") as info:
         ws.run(net)
     assert isinstance(info.value.__cause__, RuntimeError)         # the user's exception, as it was
     assert "fails_late" in str(info.value)

@@ -44,8 +44,14 @@ class PassError(NetjitError):
     """A pass raised, or left a graph that does not verify."""
 
 
+class CacheWarning(RuntimeWarning):
+    """The compile cache cannot be used as configured (a directory that cannot be
+    written, a key file that cannot be read): netjit compiles in memory instead.
+    Issued once per directory (or key file) per process."""
+
+
 __all__ = [
     "NetjitError", "InvalidArgumentError", "NotFoundError",
     "FailedPreconditionError", "CancelledError", "DeadlineExceededError",
-    "UnimplementedError", "CompilationError", "PassError",
+    "UnimplementedError", "CompilationError", "PassError", "CacheWarning",
 ]

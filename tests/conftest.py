@@ -5,8 +5,9 @@ examples. Choose with ``NETJIT_HYPOTHESIS_PROFILE=nightly python -m pytest``.
 
 Every test run compiles into its own temporary cache directory: tests must not
 fill (or be served stale entries from) the user's ``~/.cache/netjit``, and
-cache-miss assertions need a cache that starts empty. Subprocesses started by
-tests inherit the directory through the environment.
+cache-miss assertions need a cache that starts empty. Its signing key lives in
+the same private directory (``NETJIT_CACHE_KEY_FILE``), not in ``~/.config``.
+Subprocesses started by tests inherit both through the environment.
 """
 import os
 import shutil
@@ -20,21 +21,23 @@ settings.register_profile("nightly", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("NETJIT_HYPOTHESIS_PROFILE", "ci"))
 
-_saved_cache_dir = None
+_ENV = ("NETJIT_CACHE_DIR", "NETJIT_CACHE_KEY_FILE")
+_saved_env: dict = {}
 
 
 def pytest_configure(config):
-    global _saved_cache_dir
-    _saved_cache_dir = os.environ.get("NETJIT_CACHE_DIR")
+    _saved_env.update({name: os.environ.get(name) for name in _ENV})
     config._netjit_cache_dir = tempfile.mkdtemp(prefix="netjit-test-cache-")
     os.environ["NETJIT_CACHE_DIR"] = config._netjit_cache_dir
+    os.environ["NETJIT_CACHE_KEY_FILE"] = os.path.join(config._netjit_cache_dir, "key", "cache-key")
 
 
 def pytest_unconfigure(config):
     path = getattr(config, "_netjit_cache_dir", None)
-    if _saved_cache_dir is None:
-        os.environ.pop("NETJIT_CACHE_DIR", None)
-    else:
-        os.environ["NETJIT_CACHE_DIR"] = _saved_cache_dir
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     if path:
         shutil.rmtree(path, ignore_errors=True)

@@ -47,7 +47,8 @@ def compile_native(graph: Graph, opts) -> Optional[NativeExecutable]:
         return None
     key = _key(graph, layout, opts.fastmath, host.identity())
     symbol = f"netjit_{key[:40]}"
-    entry = cache.entry_dir(opts.resolved_cache_dir(), key) if opts.cache else None
+    root = opts.resolved_cache_dir() if opts.cache else None
+    entry = cache.entry_dir(root, key) if root is not None and cache.usable(root) else None
     loaded = cache.memory_get(key)
     hit = loaded is not None
     if not hit:
@@ -91,12 +92,8 @@ def _ops(graph: Graph) -> str:
 def _source(graph, layout, consts, opts, symbol, entry) -> str:
     """The segment's LLVM IR (from its cache entry, else emitted again) under the
     segment's netjit IR as comments."""
-    text = None
-    if entry is not None:
-        try:
-            text = (entry / "segment.ll").read_text()
-        except OSError:
-            pass
+    files = cache.read_verified(entry) if entry is not None else None
+    text = files["segment.ll"].decode() if files and "segment.ll" in files else None
     if text is None:
         from .emit import emit        # deferred: llvmlite's IR builder
         text = emit(graph, layout, opts.fastmath, consts, symbol)[0]
@@ -120,7 +117,7 @@ def _compile(graph, layout, consts, opts, key, symbol, entry) -> tuple:
     except Exception as exc:  # noqa: BLE001 - LLVM's errors become ours, with the IR dumped
         path = _dump(text, key, opts)
         raise CompilationError(f"native code generator: segment {graph.name!r} (ops: {_ops(graph)}) "
-                               f"failed to compile: {type(exc).__name__}: {exc}; generated IR: {path}") from exc
+                               f"failed to compile: {type(exc).__name__}: {exc}; generated IR: {path or 'not written'}") from exc
     cache.STATS["native_compiles"] += 1
     if entry is not None:
         write_entry(entry, text, obj, tables)
@@ -160,5 +157,5 @@ def _source_hash() -> str:
     return cache.source_hash(list(here.glob("*.py")) + [common / "approx.py", common / "fastmath.py"])
 
 
-def _dump(text: str, key: str, opts) -> str:
+def _dump(text: str, key: str, opts) -> Optional[str]:
     return cache.write_dump(text, key, opts, ".ll")

@@ -7,13 +7,14 @@ library use the same format.
 """
 from __future__ import annotations
 
-import warnings
+import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from ..common import cache as store
+from ..common import cache_trust as trust
 from . import link
 
 FILES = ("segment.ll", "segment.o", "consts.f32", "consts.f64")     # and segment.so where linked
@@ -21,7 +22,7 @@ FILES = ("segment.ll", "segment.o", "consts.f32", "consts.f64")     # and segmen
 
 def from_disk(entry: Path, symbols: list) -> Optional[tuple]:
     """``([addresses of symbols], tables)`` from a valid cache entry, or None; an entry that does not
-    verify, or whose object code will not load, is deleted (and recompiled)."""
+    verify, or whose object code will not load, is recompiled (and replaced where it can be written)."""
     found = read_entry(entry)
     if found is None:
         return None
@@ -29,44 +30,32 @@ def from_disk(entry: Path, symbols: list) -> Optional[tuple]:
         return load_entry(entry, found, symbols)
     except Exception:  # noqa: BLE001 - object code that will not load is a corrupt entry
         store.STATS["corrupt"] += 1
-        store.discard(entry)
+        if trust.writable(entry.parent.parent):
+            store.discard(entry)
         return None
 
 
 def read_entry(entry: Path) -> Optional[dict]:
-    """The entry's files (name -> bytes) as its manifest lists them, or None. An entry
-    that does not match its manifest is corrupt: deleted (and recompiled). One that
-    cannot be read (permissions, I/O) is a miss and stays."""
-    try:
-        manifest = store.read_manifest(entry)
-    except ValueError:
-        manifest = False
-    except OSError:
-        return None
-    if manifest is None:
-        return None
-    try:
-        data = {name: (entry / name).read_bytes() for name in manifest} if manifest else None
-    except FileNotFoundError:          # listed but gone: damaged
-        data = None
-    except OSError:
-        return None
-    if (data is None or not set(FILES) <= set(data)
-            or any(store.digest(data[name]) != manifest[name] for name in data)):
+    """The entry's files (name -> bytes) as its signed manifest lists them, or None
+    (``common.cache.read_verified``); one without all of ``FILES`` is corrupt."""
+    data = store.read_verified(entry)
+    if data is not None and not set(FILES) <= set(data):
         store.STATS["corrupt"] += 1
-        store.discard(entry)
+        if trust.writable(entry.parent.parent):
+            store.discard(entry)
         return None
     return data
 
 
 def load_entry(entry: Path, files: dict, symbols: list) -> tuple:
     """``([addresses], tables)`` of a valid entry: from its shared library when it has one
-    (no LLVM in this process), else from its object code through LLVM. A library that
-    will not load (a ``noexec`` mount, a cross compiler) is dropped from the entry."""
+    (no LLVM in this process), else from its object code through LLVM; either way
+    from the verified bytes, never from the entry's files again. A library that will
+    not load (a ``noexec`` temp directory, a cross compiler) is dropped from the entry."""
     tables = (np.frombuffer(files["consts.f32"], np.float32), np.frombuffer(files["consts.f64"], np.float64))
     if "segment.so" in files:
         try:
-            return link.load(entry / "segment.so", symbols), tables
+            return link.load_bytes(files["segment.so"], symbols), tables
         except OSError:
             _drop_library(entry, files)
     from . import jit          # deferred: llvmlite's binding costs 30-45 ms of a warm start
@@ -74,25 +63,20 @@ def load_entry(entry: Path, files: dict, symbols: list) -> tuple:
 
 
 def _drop_library(entry: Path, files: dict) -> None:
-    """Rewrite ``entry``'s manifest without its shared library, then delete that."""
-    try:
-        store.write_manifest(entry, {name: data for name, data in files.items() if name != "segment.so"})
-        (entry / "segment.so").unlink()
-    except OSError:
-        pass
+    """Rewrite ``entry`` without its shared library."""
+    files.pop("segment.so")
+    store.save_entry(entry, files, fresh=True)
 
 
 def write_entry(entry: Path, text: str, obj: bytes, tables: tuple) -> None:
-    """Write ``entry``, its manifest last; a cache that cannot be written warns and
-    costs the next process a compile, no more."""
+    """Write ``entry``, its signed manifest last; a cache that cannot be written warns
+    once and costs the next process a compile, no more."""
     files = {"segment.ll": text.encode(), "segment.o": obj,
              "consts.f32": tables[0].tobytes(), "consts.f64": tables[1].tobytes()}
-    try:
-        for name, data in files.items():
-            store.write_atomic(entry / name, data)
-        if link.link(obj, entry / "segment.so"):
-            files["segment.so"] = (entry / "segment.so").read_bytes()
-        # the manifest last: an entry without one is incomplete, never loaded
-        store.write_manifest(entry, files)
-    except OSError as exc:
-        warnings.warn(f"netjit: could not write the cache entry {entry}: {exc}", RuntimeWarning, stacklevel=3)
+    if trust.signing_key() is None or not trust.writable(entry.parent.parent):
+        return
+    with tempfile.TemporaryDirectory(prefix="netjit-link-") as private:
+        library = Path(private) / "segment.so"
+        if link.link(obj, library):
+            files["segment.so"] = library.read_bytes()
+    store.save_entry(entry, files)

@@ -95,7 +95,7 @@ def _key() -> str:
 def _load(cache_dir: Optional[str]) -> dict:
     from . import jit         # deferred: llvmlite's binding (30-45 ms), only to compile or load
     key = _key()
-    entry = cache.entry_dir(cache_dir, key) if cache_dir is not None else None
+    entry = cache.entry_dir(cache_dir, key) if cache_dir is not None and cache.usable(cache_dir) else None
     names = [gemm_abi.SYMBOL, gemm_abi.PACK_A, gemm_abi.THREADS_OK, gemm_abi.SET_THREADS]
     found = from_disk(entry, names) if entry is not None else None
     if found is not None:

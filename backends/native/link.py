@@ -4,6 +4,8 @@ Where a C compiler driver is installed (``cc``, ``gcc`` or ``clang``), the
 object code LLVM emitted is also linked into ``segment.so``; a later process
 loads that with ctypes and never imports llvmlite (30-45 ms of a warm start).
 Without one, entries hold object code only and load through LLVM (``jit``).
+Libraries are linked and loaded in private temporary files; the cache entry
+holds a signed copy (``common.cache``).
 """
 from __future__ import annotations
 
@@ -54,3 +56,17 @@ def load(path: Path, symbols) -> list:
     lib = ctypes.CDLL(str(path))
     _LOADED.append(lib)
     return [ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value for symbol in symbols]
+
+
+def load_bytes(data: bytes, symbols) -> list:
+    """``load`` of the library ``data`` (verified bytes of a cache entry), from a private
+    copy: the entry's own file may have been replaced since it was verified, and
+    ``dlopen`` runs a library's constructors. The copy is unlinked once mapped."""
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix="netjit-", suffix=".so")     # mode 0600, this user's
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return load(Path(path), symbols)
+    finally:
+        os.unlink(path)

@@ -5,14 +5,20 @@ An entry holds the generated ``segment.py`` and numba's own cache files
 every IR line of the final segment graph, after all passes), the kernels'
 input types, the codegen options, the netjit backend sources and the versions
 of netjit, numba, numpy and Python. Large constants are kernel arguments, not
-code, so nets that differ only in weights share an entry. The manifest covers
-the source and numba's object code files (``common.cache``).
+code, so nets that differ only in weights share an entry. The signed manifest
+(``common.cache``) covers the source and every file numba reads: its index
+(``.nbi``) and data (``.nbc``) files, which are pickles. numba reads them only
+from a private copy (``Stage``, ``entry_locator``), never from the entry.
 """
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
+import tempfile
+import weakref
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -20,6 +26,8 @@ from ..common import cache as store
 
 _HERE = Path(__file__).parent
 _COMMON = _HERE.parent / "common"
+#: where an entry keeps numba's files
+NUMBA_DIR = "__pycache__"
 
 
 def backend_source_hash() -> str:
@@ -48,44 +56,54 @@ def entry_key(module_source: str, arg_types: list, codegen_key: str) -> str:
     return h.hexdigest()
 
 
-def _files(entry: Path) -> list:
-    # numba rewrites its index (.nbi) when it adds an overload and checks it
-    # itself; the source and the object code files (.nbc) are what we verify.
-    return sorted(p for p in entry.rglob("*") if p.is_file() and (p.suffix == ".nbc" or p.name == "segment.py"))
+class Stage:
+    """The private directory numba caches one segment module in (``entry_locator``).
 
+    ``open`` fills it with the numba files of ``entry`` that its signed manifest
+    covers, and only when the manifest's ``segment.py`` is the module about to
+    run; ``publish`` copies what numba wrote into the entry, under a new signed
+    manifest, when it changed and the cache directory can be written.
+    """
 
-def write_manifest(entry: Path) -> None:
-    store.write_manifest(entry, {str(p.relative_to(entry)): p.read_bytes() for p in _files(entry)})
+    def __init__(self, entry: Optional[Path], module_source: str):
+        self.entry, self.source = entry, module_source.encode()
+        self.path = Path(tempfile.mkdtemp(prefix="netjit-numba-"))     # 0700
+        self.published: dict = {}       # name -> SHA-256 of what the entry holds
+        self.fresh = True               # the entry holds nothing valid (replace it whole)
+        weakref.finalize(self, shutil.rmtree, str(self.path), True)
 
+    @property
+    def stamp(self) -> bytes:
+        return hashlib.sha256(self.source).digest()
 
-def check_entry(entry: Path) -> str:
-    """"valid", "missing", "incomplete" (no manifest) or "corrupt"."""
-    if not (entry / "segment.py").exists():
-        return "missing"
-    try:
-        manifest = store.read_manifest(entry)
-    except (ValueError, OSError):
-        return "corrupt"
-    if manifest is None:
-        return "incomplete"
-    try:
-        ok = all(store.digest((entry / name).read_bytes()) == d for name, d in manifest.items())
-    except OSError:
-        ok = False
-    return "valid" if ok and "segment.py" in manifest else "corrupt"
+    @classmethod
+    def open(cls, entry: Optional[Path], module_source: str) -> "Stage":
+        stage = cls(entry, module_source)
+        files = store.read_verified(entry) if entry is not None else None
+        if files is not None and files.get("segment.py") != stage.source:
+            store.STATS["corrupt"] += 1        # signed, but not this module: never loaded
+            files = None
+        for name, data in (files or {}).items():
+            if name.startswith(NUMBA_DIR + "/"):
+                (stage.path / Path(name).name).write_bytes(data)
+        if files is not None:
+            stage.published = {name: store.digest(data) for name, data in files.items()}
+            stage.fresh = False
+        return stage
 
+    def publish(self) -> None:
+        """Copy the stage into the entry (signed), if it changed and can be written."""
+        if self.entry is None:
+            return
+        files = {"segment.py": self.source}
+        files.update({f"{NUMBA_DIR}/{p.name}": p.read_bytes() for p in sorted(self.path.iterdir())
+                      if p.suffix in (".nbi", ".nbc")})
+        digests = {name: store.digest(data) for name, data in files.items()}
+        if digests != self.published and store.save_entry(self.entry, files, fresh=self.fresh):
+            self.published, self.fresh = digests, False
 
-def prepare_entry(entry: Path, module_source: str) -> bool:
-    """Make ``entry`` hold ``module_source``; True if it is a valid (hit) entry."""
-    state = check_entry(entry)
-    if state == "valid":
-        return True
-    if state == "corrupt":
-        store.STATS["corrupt"] += 1
-        store.discard(entry)
-    elif state == "incomplete":
-        store.discard(entry / "__pycache__")
-    src = entry / "segment.py"
-    if not src.exists() or src.read_text() != module_source:
-        store.write_atomic(src, module_source.encode())
-    return False
+    def clear(self) -> None:
+        """Empty the stage (an entry whose files numba could not load: compile afresh)."""
+        for p in self.path.iterdir():
+            p.unlink()
+        self.published, self.fresh = {}, True

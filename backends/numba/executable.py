@@ -1,11 +1,10 @@
 """Compile generated segments with numba and wrap them as executables."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import types as pytypes
-from pathlib import Path
+from typing import Optional
 
 import numba
 import numpy as np
@@ -14,7 +13,7 @@ from netjit.errors import CompilationError, InvalidArgumentError, NetjitError
 
 from ..base import DictStateStore, Executable
 from ..common import cache as store
-from ..reference import OpFailure, ReferenceBackend
+from ..reference import ReferenceBackend, op_failure
 from . import cache, entry_locator
 from .codegen import Generated
 from .options import NumbaOptions
@@ -33,17 +32,21 @@ def _prepare_threading() -> None:
     os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 
-def _import_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod        # numba's cache pickles refer to the module by name
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _exec_module(name: str, source: str):
+def _exec_module(name: str, source: str, stage: Optional[cache.Stage]):
+    """Execute ``source`` as module ``name``: with ``stage``, its kernels cache in it
+    (``entry_locator``); without, they do not cache. Executed from the string netjit
+    generated, never from a file another writer could change."""
     mod = pytypes.ModuleType(name)
-    exec(compile(source.replace("cache=True, ", ""), f"<netjit {name}>", "exec"), mod.__dict__)
+    if stage is None:
+        source = source.replace("cache=True, ", "")
+        filename = f"<netjit {name}>"
+    else:
+        mod.__dict__[entry_locator.STAGE_GLOBAL] = str(stage.path)
+        mod.__dict__[entry_locator.STAMP_GLOBAL] = stage.stamp
+        filename = str((stage.entry or stage.path) / "segment.py")     # tracebacks name the entry's copy
+        sys.modules[name] = mod        # numba's cache pickles refer to the module by name
+    mod.__netjit_cache_stage__ = stage
+    exec(compile(source, filename, "exec"), mod.__dict__)
     return mod
 
 
@@ -52,7 +55,7 @@ def _signature(arg_types):
                  for dt, rank, ro in arg_types)
 
 
-def dump_source(gen: Generated, key: str, options: NumbaOptions) -> str:
+def dump_source(gen: Generated, key: str, options: NumbaOptions) -> Optional[str]:
     """Write the generated source where a person can read it; returns the path."""
     return store.write_dump(gen.readable_source(), key, options, ".py")
 
@@ -80,35 +83,30 @@ def _load_compiled_locked(gen: Generated, options: NumbaOptions, graph_name: str
     """``load_compiled`` past a memory miss, under the key's lock."""
     arg_types = gen.arg_types
     _prepare_threading()
-    entry_locator.install()
     name = f"{entry_locator.SEGMENT_MODULE_PREFIX}{key[:20]}"
-    entry = store.entry_dir(options.resolved_cache_dir(), key) if options.cache else None
+    root = options.resolved_cache_dir() if options.cache else None
+    staged = root is not None and entry_locator.install() and store.usable(root)
+    stage = cache.Stage.open(store.entry_dir(root, key), gen.module_source) if staged else None
     try:
-        mod, hits = _load(name, entry, gen, arg_types)
+        mod, hits = _load(name, stage, gen, arg_types)
     except Exception as exc:
-        if entry is None:
+        if stage is None or stage.fresh:
             raise _compilation_error(exc, gen, key, options, graph_name) from exc
-        store.STATS["corrupt"] += 1      # an unreadable entry: start it afresh, once
-        store.discard(entry)
+        store.STATS["corrupt"] += 1      # verified files numba cannot load: compile afresh, once
+        stage.clear()
         try:
-            mod, hits = _load(name, entry, gen, arg_types)
+            mod, hits = _load(name, stage, gen, arg_types)
         except Exception as exc2:
-            store.discard(entry)
             raise _compilation_error(exc2, gen, key, options, graph_name) from exc2
-    if options.cache:
-        cache.write_manifest(entry)
+    if stage is not None:
+        stage.publish()
     store.STATS["disk_hits" if hits else "misses"] += 1
-    mod.__netjit_entry__ = entry
     store.memory_put(key, mod)
     return mod, key, hits
 
 
-def _load(name, entry, gen, arg_types):
-    if entry is None:
-        mod = _exec_module(name, gen.module_source)
-    else:
-        cache.prepare_entry(entry, gen.module_source)
-        mod = _import_module(name, entry / "segment.py")
+def _load(name, stage, gen, arg_types):
+    mod = _exec_module(name, gen.module_source, stage)
     return mod, _compile_kernels(mod, gen, arg_types)
 
 
@@ -130,20 +128,20 @@ def _compilation_error(exc, gen, key, options, graph_name) -> CompilationError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     ops = ", ".join(gen.ops[:12]) + (", ..." if len(gen.ops) > 12 else "")
     return CompilationError(f"numba backend: segment {graph_name!r} (ops: {ops}) failed to compile: "
-                            f"{type(exc).__name__}: {first}; generated source: {path}")
+                            f"{type(exc).__name__}: {first}; generated source: {path or 'not written'}")
 
 
 class _LazyParallel:
-    """Compiles a prange variant on its first call, then refreshes the cache manifest."""
+    """Compiles a prange variant on its first call, then publishes the cache stage."""
 
-    def __init__(self, disp, wglobals: dict, name: str, entry):
-        self.disp, self.wglobals, self.name, self.entry = disp, wglobals, name, entry
+    def __init__(self, disp, wglobals: dict, name: str, stage):
+        self.disp, self.wglobals, self.name, self.stage = disp, wglobals, name, stage
 
     def __call__(self, *args):
         out = self.disp(*args)
         self.wglobals[self.name] = self.disp
-        if self.entry is not None:
-            cache.write_manifest(self.entry)
+        if self.stage is not None:
+            self.stage.publish()
         return out
 
 
@@ -217,11 +215,10 @@ def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
     g.update(np=np, DictStateStore=DictStateStore, PARALLEL_MIN_SIZE=options.parallel_min_size, THREADS=THREADS)
     for name in gen.kernels:
         g[name] = getattr(mod, name)
-    entry = getattr(mod, "__netjit_entry__", None)
     for name in gen.parallel_kernels:
         if name:
             disp = getattr(mod, name)
-            g[name] = disp if disp.signatures else _LazyParallel(disp, g, name, entry)
+            g[name] = disp if disp.signatures else _LazyParallel(disp, g, name, mod.__netjit_cache_stage__)
 
     def bad_arity(n):
         return InvalidArgumentError(f"segment {exe.name!r}: expected {len(exe.input_names)} inputs "
@@ -230,8 +227,8 @@ def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
     def host_call(label, fn):
         try:
             return fn()
-        except _RUNTIME_ERRORS + (TypeError,) as exc:
-            raise OpFailure(f"{label} in segment {exe.name!r} failed: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - a host op's failure, as on the reference tier
+            raise op_failure(label, f"net {exe.name!r}", exc) from exc
 
     def runtime_error(exc, inputs, state):
         found = exe.failing_op(inputs, state)

@@ -18,7 +18,19 @@ from ..base import Backend, DictStateStore, Executable
 
 
 class OpFailure(InvalidArgumentError):
-    """An op raised while running; the message names the op and its blobs."""
+    """An op raised while running; the message names the op and its blobs.
+
+    Every backend and tier raises this for an exception from an op's own code (a
+    Python op's function above all), with that exception as ``__cause__``: a
+    caller's ``except`` does not depend on which tier ran."""
+
+
+def op_failure(label: str, where: str, exc: BaseException) -> OpFailure:
+    """The ``OpFailure`` for ``exc`` raised by op ``label`` (``"Python 'y'"``) in ``where``
+    (``"net 'mlp'"``); raise it ``from exc``. An ``OpFailure`` (a nested net's) stays as it is."""
+    if isinstance(exc, OpFailure):
+        return exc
+    return OpFailure(f"{label} in {where} failed: {exc or type(exc).__name__}")
 
 
 class ReferenceExecutable(Executable):
@@ -63,11 +75,12 @@ class ReferenceExecutable(Executable):
         vals, failure = self._interpret(inputs, state, _OP_ERRORS)
         if failure is not None:
             op, label, exc = failure
-            raise OpFailure(f"{op.name} {label!r} in net {self.name!r} failed: {exc}") from exc
+            raise op_failure(f"{op.name} {label!r}", f"net {self.name!r}", exc) from exc
         return [vals[s] for s in self.output_slots]
 
     def _interpret(self, inputs, state, catch) -> tuple:
-        """``(values, None)``, or ``(None, (op, label, error))`` for the first op raising ``catch``."""
+        """``(values, None)``, or ``(None, (op, label, error))`` for the first op raising ``catch``,
+        or raising anything if it is a host op (a user's function: whatever it raises is the op's failure)."""
         vals: list = [None] * self.n_slots
         vals[:len(inputs)] = inputs
         state = state if state is not None else DictStateStore()
@@ -75,8 +88,10 @@ class ReferenceExecutable(Executable):
             args = [vals[i] for i in ins]
             try:
                 res = op.reference_stateful(state, *args) if isinstance(op, StatefulOp) else op.reference(*args)
-            except catch as exc:
-                return None, (op, label, exc)
+            except Exception as exc:  # noqa: BLE001 - re-raised below unless the op's failure
+                if op.host or isinstance(exc, catch):
+                    return None, (op, label, exc)
+                raise
             for slot, value in zip(outs, res):
                 vals[slot] = value
         return vals, None

@@ -22,10 +22,11 @@ from typing import Sequence
 
 from netjit.backends import get_backend
 from netjit.backends.base import Executable
+from netjit.backends.reference import op_failure
 from netjit.compiler.frontend.lowering import feed_type
 from netjit.compiler.frontend.net import Net
 from netjit.compiler.ops import TensorType, as_dtype
-from netjit.compiler.ops.python_op import PythonOp, add_note, instance_scope
+from netjit.compiler.ops.python_op import PythonOp, instance_scope
 from netjit.compiler.pipeline import CompiledSignature, compile_signature
 from netjit.compiler.placement import Placer, local_devices
 from netjit.compiler.segments import Segmentation
@@ -82,9 +83,8 @@ class CompiledNet:
                 outs = self.executable(inputs, ws.variables)
         except NetjitError:
             raise
-        except Exception as exc:  # a host op's own exception keeps its type, gains the net
-            add_note(exc, f"while running net {self.name!r}")
-            raise
+        except Exception as exc:  # noqa: BLE001 - one error type whatever ran: OpFailure, caused by it
+            raise op_failure("an op", f"net {self.name!r}", exc) from exc
         if self.picks is not None:
             both = list(outs) + values
             outs = [both[k] for k in self.picks]

@@ -1,7 +1,6 @@
 """The native code generator (backends/native) against the reference backend."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -23,6 +22,7 @@ from netjit.backends.numba import NumbaBackend, cache_stats
 from netjit.backends.numba.executable import NumbaExecutable
 from netjit.backends.numba.lowering.elementwise import register_scalar_form
 from netjit.backends.reference import evaluate
+from netjit.errors import CacheWarning
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import OP_REGISTRY, Const, MatMul, OpKind, Placeholder
 from netjit.compiler.ops import elementwise as E
@@ -249,7 +249,7 @@ def test_memory_cache_and_disk_entry(tmp_path):
     linked = ["segment.so"] if link.linker() else []
     assert sorted(p.name for p in entry.iterdir()) == ["consts.f32", "consts.f64", "manifest.json",
                                                        "segment.ll", "segment.o"] + linked
-    assert sorted(json.loads((entry / "manifest.json").read_text())) == sorted(
+    assert sorted(json.loads((entry / "manifest.json").read_text())["files"]) == sorted(
         ["consts.f32", "consts.f64", "segment.ll", "segment.o"] + linked)
     assert exe.key == entry.name and "define" in (entry / "segment.ll").read_text()
 
@@ -328,23 +328,23 @@ def test_a_library_that_will_not_load_is_dropped_and_the_object_code_used(tmp_pa
     entry = tmp_path / first.key[:2] / first.key
     from netjit.backends.common import cache
     cache.memory_forget(first.key)
-    junk = b"\x7fELF not really"               # the manifest agrees, but it will not load
+    junk = b"\x7fELF not really"               # the signed manifest agrees, but it will not load
+    files = {p.name: p.read_bytes() for p in entry.iterdir() if p.name != "manifest.json"}
     (entry / "segment.so").write_bytes(junk)
-    manifest = json.loads((entry / "manifest.json").read_text())
-    manifest["segment.so"] = hashlib.sha256(junk).hexdigest()
-    (entry / "manifest.json").write_text(json.dumps(manifest))
+    cache.write_manifest(entry, {**files, "segment.so": junk})
     before = cache_stats()
     exe = _native(cache_dir=str(tmp_path)).compile(g)
     after = cache_stats()
     assert exe.cache_hit and after["native_compiles"] == before["native_compiles"]
-    assert not (entry / "segment.so").exists() and "segment.so" not in json.loads((entry / "manifest.json").read_text())
+    assert not (entry / "segment.so").exists()
+    assert "segment.so" not in json.loads((entry / "manifest.json").read_text())["files"]
     _assert_matches_reference(g, [np.linspace(-2, 2, 33).astype(np.float32)], exe)
 
 
 def test_an_unwritable_cache_warns_and_still_compiles(tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    with pytest.warns(RuntimeWarning, match="could not write the cache entry"):
+    with pytest.warns(CacheWarning, match="cannot be written"):
         exe = _native(cache_dir=str(blocker)).compile(_chain(4, 1.625))
     _assert_matches_reference(_chain(4, 1.625), [np.linspace(-2, 2, 33).astype(np.float32)], exe)
 

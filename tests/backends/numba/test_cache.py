@@ -141,7 +141,9 @@ def test_disabled_by_environment(tmp_path, monkeypatch):
 def test_manifest_lists_source_and_object_code(warm_dir):
     (entry,) = _entries(warm_dir[0])
     manifest = json.loads((entry / "manifest.json").read_text())
-    assert "segment.py" in manifest and any(k.endswith(".nbc") for k in manifest)
+    files = manifest["files"]
+    assert "segment.py" in files and any(k.endswith(".nbc") for k in files) and any(k.endswith(".nbi") for k in files)
+    assert len(manifest["hmac"]) == 64
 
 
 NAMED_SCRIPT = textwrap.dedent("""

@@ -8,6 +8,7 @@ from hypothesis import given, strategies as st
 
 import netjit as nj
 from caffe2_backends import BACKENDS
+from netjit.backends.reference import OpFailure
 from netjit.errors import (FailedPreconditionError, InvalidArgumentError, NotFoundError,
                            UnimplementedError)
 
@@ -250,10 +251,11 @@ def test_failure_in_a_concurrent_substep_stops_siblings_and_keeps_workspace_cons
     step = nj.execution_step("par", [nj.execution_step("spin", spinner, num_iter=1_000_000),
                                      nj.execution_step("fail", [first, failing])],
                              concurrent_substeps=True)
-    with pytest.raises(Boom, match="bad record") as info:
+    with pytest.raises(OpFailure, match="bad record") as info:
         ws.run(step)
-    notes = " ".join(info.value.__notes__)
-    assert "explode" in notes and "'failing'" in notes and "'fail'" in notes
+    assert isinstance(info.value.__cause__, Boom)
+    notes = " ".join(info.value.__notes__ + info.value.__cause__.__notes__)
+    assert "explode" in notes and "'failing'" in str(info.value) and "'fail'" in notes
     assert ws.fetch_blob("b_first") == 1             # the completed net's blob is there
     assert not ws.has_blob("b_half")                 # the failed net wrote nothing
     assert ws.fetch_blob("spins") < 1_000_000        # the sibling stopped early

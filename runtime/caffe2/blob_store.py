@@ -84,16 +84,8 @@ class WorkspaceVariables:
 
 
 class BlobStore:
-    """Named blobs with an optional parent: the data half of a Caffe2 ``Workspace``.
-
-    Parameters
-    ----------
-    parent : BlobStore, optional
-        A child sees its parent's blobs and writes through to those it has.
-    config : SessionConfig, optional
-        Compile options (backend, opt level) of a root workspace; children
-        share their root's options and compiled nets.
-    """
+    """Named blobs with an optional parent: the data half of a Caffe2 ``Workspace``
+    (whose docstring gives the parameters)."""
 
     def __init__(self, parent: Optional["BlobStore"] = None, config: Optional[SessionConfig] = None):
         self.parent = parent

@@ -23,10 +23,17 @@ def declared_placeholders(ops: Sequence[OpDef]) -> dict[str, TensorType]:
 
 
 def as_feed_value(blob: str, value, declared: Mapping[str, TensorType]) -> np.ndarray:
-    """A feed as an array; Python scalars and lists take the placeholder's dtype."""
+    """A feed as an array; Python scalars and lists take the placeholder's dtype.
+
+    Only numbers convert: ``None``, strings and lists mixing them with numbers
+    are refused for a numeric placeholder, where NumPy would guess (NaN, 1000.0).
+    """
     if isinstance(value, np.ndarray):
         return value
     t = declared.get(blob)
+    if t is not None and t.dtype.kind != "O" and _guessed(value):
+        raise InvalidArgumentError(f"cannot feed {blob!r}: expected {t} numbers, got "
+                                   f"{type(value).__name__} {value!r}"[:200])
     try:
         if t is not None:
             return np.asarray(value, dtype=t.dtype)
@@ -34,6 +41,14 @@ def as_feed_value(blob: str, value, declared: Mapping[str, TensorType]) -> np.nd
         return arr.astype(np.float32) if arr.dtype == np.float64 and not isinstance(value, np.generic) else arr
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgumentError(f"cannot feed {blob!r}: {exc}") from None
+
+
+def _guessed(value) -> bool:
+    """Whether NumPy could only convert ``value`` to numbers by guessing (None, strings, mixes)."""
+    try:
+        return np.asarray(value).dtype.kind in "OUSV"
+    except (TypeError, ValueError):
+        return True
 
 
 def compile_entry(ops: Sequence[OpDef], name: str, feed_types: Mapping[str, TensorType],

@@ -132,7 +132,9 @@ class NetVersion:
         if blob in self.placeholders:
             return NotFoundError(f"net {net_name!r}: placeholder {blob!r} has no value in the workspace "
                                  "(feed it with feed_blob before running the net)")
-        d = self.readers[blob]
+        d = self.readers.get(blob)
+        if d is None:
+            return NotFoundError(f"net {net_name!r}: external input {blob!r} does not exist in the workspace")
         out = f" {d.outputs[0]!r}" if d.outputs else ""
         return NotFoundError(f"net {net_name!r}: op {d.type}{out} reads blob {blob!r}, "
                              "which does not exist in the workspace")

@@ -52,3 +52,11 @@ def test_many_instances_run_on_a_bounded_number_of_threads(monkeypatch):
         session.run(tg)
     assert total.fetch() == 500
     assert 1 <= len(seen) <= 8
+
+
+def test_an_external_input_nobody_wrote_is_not_found():
+    net = nj.Net("b")
+    net.AddExternalInput("nope")
+    net.Const(np.float32(1), "one")
+    with pytest.raises(nj.errors.NotFoundError, match="external input 'nope' does not exist"):
+        nj.Workspace().run(net)

@@ -19,6 +19,7 @@ Values travel under *keys*: ``("feed", blob)`` or ``("value", name)``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -57,6 +58,20 @@ class Segmentation:
     #: Key of each fetch, in the placed graph's output order.
     fetches: list[Key] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
+
+
+_SEGMENT_NAME = re.compile(r"(?P<net>.+)/(?P<segment>[a-z]+:\d+/s\d+)\Z")
+
+
+def segment_name(net: str, device: str, index: int) -> str:
+    """The name of a net's segment: ``mlp/cpu:0/s1``."""
+    return f"{net}/{device}/s{index}"
+
+
+def describe_graph(name: str) -> str:
+    """``net 'mlp' (segment cpu:0/s1)`` for a segment's graph name, ``net 'g'`` for any other."""
+    m = _SEGMENT_NAME.match(name)
+    return f"net {m['net']!r} (segment {m['segment']})" if m else f"net {name!r}"
 
 
 def value_key(graph: Graph, device: str, v: Value) -> Key:
@@ -175,7 +190,7 @@ def _split_levels(parts: Partitioned, by_feeds: bool, name: str) -> Segmentation
     for gk in order:
         d = gk[0]
         nodes = [n for n in sp.parts[d].nodes() if sp.group.get((d, n)) == gk]
-        seg = _build(sp.parts[d], d, nodes, exported, f"{name}/{d}/s{len(segmentation.segments)}")
+        seg = _build(sp.parts[d], d, nodes, exported, segment_name(name, d, len(segmentation.segments)))
         seg.after = tuple(sorted(index[p] for p in deps.predecessors(gk)))
         seg.level = gk[1]
         segmentation.segments.append(seg)
@@ -196,7 +211,7 @@ def _one_segment(parts: Partitioned, name: str) -> Segmentation:
             exported.add((dev, v))
     nodes = [n for n in g.nodes() if n not in inputs]
     if nodes:
-        segmentation.segments.append(_build(g, dev, nodes, exported, f"{name}/{dev}/s0"))
+        segmentation.segments.append(_build(g, dev, nodes, exported, segment_name(name, dev, 0)))
     return segmentation
 
 

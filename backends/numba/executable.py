@@ -9,6 +9,7 @@ from typing import Optional
 import numba
 import numpy as np
 
+from netjit.compiler.segments import describe_graph
 from netjit.errors import CompilationError, InvalidArgumentError, NetjitError
 
 from ..base import DictStateStore, Executable
@@ -228,7 +229,7 @@ def _build_wrapper(gen: Generated, mod, options: NumbaOptions, exe):
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - a host op's failure, as on the reference tier
-            raise op_failure(label, f"net {exe.name!r}", exc) from exc
+            raise op_failure(label, describe_graph(exe.name), exc) from exc
 
     def runtime_error(exc, inputs, state):
         found = exe.failing_op(inputs, state)

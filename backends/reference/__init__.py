@@ -12,6 +12,7 @@ import numpy as np
 
 from netjit.compiler.ir import Graph
 from netjit.compiler.ops import OP_REGISTRY, InferError, StatefulOp
+from netjit.compiler.segments import describe_graph
 from netjit.errors import InvalidArgumentError
 
 from ..base import Backend, DictStateStore, Executable
@@ -75,7 +76,7 @@ class ReferenceExecutable(Executable):
         vals, failure = self._interpret(inputs, state, _OP_ERRORS)
         if failure is not None:
             op, label, exc = failure
-            raise op_failure(f"{op.name} {label!r}", f"net {self.name!r}", exc) from exc
+            raise op_failure(f"{op.name} {label!r}", describe_graph(self.name), exc) from exc
         return [vals[s] for s in self.output_slots]
 
     def _interpret(self, inputs, state, catch) -> tuple:

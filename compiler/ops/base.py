@@ -100,6 +100,8 @@ class Op:
     identity: ClassVar[Optional[float]] = None
     #: Runs in Python on the host, never inside generated code.
     host: ClassVar[bool] = False
+    #: Why ``samples()`` is empty (an output shape only values decide); the op's own tests cover it.
+    no_samples_reason: ClassVar[str] = ""
 
     @property
     def name(self) -> str:

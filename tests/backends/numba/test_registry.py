@@ -34,6 +34,8 @@ def test_op_on_numba_matches_reference(name, numba_backend):
             or name == "PackedMatMul"
         return
     samples = samples_of(name)
+    if not samples and OP_REGISTRY[name].no_samples_reason:
+        return      # covered by the op's own tests, which say why it has no samples
     assert samples, f"{name} has no samples"
     graph, feeds = graph_of_samples(f"reg_{name}", samples)
     exe = numba_backend.compile(graph)

@@ -83,7 +83,7 @@ def test_every_op_has_samples_and_a_reference(name):
     assert defines & {"reference", "reference_stateful", "reference_rendezvous"}, f"{name} has no reference"
     if name in HARNESSED:
         return
-    reason = getattr(cls, "no_samples_reason", "")
+    reason = cls.no_samples_reason
     assert cls.samples() or reason, f"{name} has no samples() and no no_samples_reason"
 
 

@@ -202,11 +202,12 @@ def test_cluster_records_nodes():
     with nj.Cluster() as cluster:
         with nj.Node("trainer", gpus=2):
             with nj.TaskGroup() as tg:
-                task = nj.Task(step=nj.Net("t"))
+                net = nj.Net("t")                        # net names are unique process-wide
+                task = nj.Task(step=net)
         nj.Node("reader")
     assert cluster.nodes() == ["trainer", "reader"]
     assert cluster.node_kwargs()["trainer"] == {"gpus": 2}
-    assert task.node == "trainer" and task.name == "trainer/t" and tg.used_nodes() == ["trainer"]
+    assert task.node == "trainer" and task.name == f"trainer/{net.name}" and tg.used_nodes() == ["trainer"]
 
 
 def test_a_step_already_in_a_plan_can_still_be_a_task():

@@ -255,7 +255,7 @@ def test_failure_in_a_concurrent_substep_stops_siblings_and_keeps_workspace_cons
         ws.run(step)
     assert isinstance(info.value.__cause__, Boom)
     notes = " ".join(info.value.__notes__ + info.value.__cause__.__notes__)
-    assert "explode" in notes and "'failing'" in str(info.value) and "'fail'" in notes
+    assert "explode" in notes and "net 'failing' (segment cpu:0/s0)" in str(info.value) and "'fail'" in notes
     assert ws.fetch_blob("b_first") == 1             # the completed net's blob is there
     assert not ws.has_blob("b_half")                 # the failed net wrote nothing
     assert ws.fetch_blob("spins") < 1_000_000        # the sibling stopped early

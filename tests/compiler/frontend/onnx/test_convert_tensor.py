@@ -30,7 +30,7 @@ X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
 
 @pytest.mark.parametrize("node, opset, expect", [
     (helper.make_node("Slice", ["x"], ["y"], starts=[1, -1], ends=[3, 0], axes=[1, 2]), 9, lambda x: x[:, 1:3, -1:0]),
-    (helper.make_node("Pad", ["x"], ["y"], pads=[0, 1, 0, 0, 0, 1], mode="edge"), 2,
+    (helper.make_node("Pad", ["x"], ["y"], pads=[0, 1, 0, 0, 0, 1], mode="edge"), 7,
      lambda x: np.pad(x, [(0, 0), (1, 0), (0, 1)], mode="edge")),
     (helper.make_node("Squeeze", ["x"], ["y"], axes=[0]), 11, lambda x: x[:1].reshape(3, 4)),
     (helper.make_node("Unsqueeze", ["x"], ["y"], axes=[0, 4]), 11, lambda x: x[None, ..., None]),

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 from ...ops import attention as A
+from ...ops import attention_cache as C
+from ...ops import attention_linear as L
 from .converters import NodeContext, onnx_op
 from .proto import onnx_dtype
 
@@ -52,3 +54,33 @@ def attention(ctx: NodeContext) -> None:
                      qk_output=mode, softmax_dtype=softmax_dtype, left_window=left, right_window=right,
                      has_mask=ctx.input(3) is not None, has_past=has_past, has_nonpad=ctx.input(6) is not None)
     ctx.emit(op, [b for b in (ctx.input(i) for i in range(7)) if b is not None], _outputs(ctx, 4))
+
+
+@onnx_op("LinearAttention", since=27)
+def linear_attention(ctx: NodeContext) -> None:
+    """decay is given exactly for the gated rules and beta for the delta rules (the spec requires both ways)."""
+    rule = ctx.attr("update_rule", "gated_delta")
+    rule = rule.decode() if isinstance(rule, bytes) else str(rule)
+    if rule not in L.UPDATE_RULES:
+        raise ctx.unsupported(f"update_rule {rule!r} (the spec defines {sorted(L.UPDATE_RULES)})")
+    for i, name, wanted in ((4, "decay", rule in L.GATED_RULES), (5, "beta", rule in L.DELTA_RULES)):
+        if (ctx.input(i) is not None) != wanted:
+            raise ctx.unsupported(f"update_rule {rule!r} {'requires' if wanted else 'forbids'} the {name} input")
+    for i in range(3):
+        if _rank(ctx, i) != 3:
+            raise ctx.unsupported(f"input {i} must be 3-D [B, T, heads * size], got {ctx.type(i)}")
+    q_heads, kv_heads = int(ctx.attr("q_num_heads")), int(ctx.attr("kv_num_heads"))
+    if q_heads <= 0 or kv_heads <= 0 or q_heads % kv_heads:
+        raise ctx.unsupported(f"q_num_heads {q_heads} is not a positive multiple of kv_num_heads {kv_heads}")
+    op = L.LinearAttention(q_num_heads=q_heads, kv_num_heads=kv_heads, update_rule=rule,
+                           scale=float(ctx.attr("scale", 0.0)), has_past=ctx.input(3) is not None)
+    ctx.emit(op, [b for b in (ctx.input(i) for i in range(6)) if b is not None], _outputs(ctx, 2))
+
+
+@onnx_op("TensorScatter", since=24)
+def tensor_scatter(ctx: NodeContext) -> None:
+    mode = ctx.attr("mode", "linear")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if mode not in ("linear", "circular"):
+        raise ctx.unsupported(f"mode {mode!r} (the spec defines linear and circular)")
+    ctx.emit(C.TensorScatter(axis=int(ctx.attr("axis", -2)), circular=mode == "circular"), ctx.inputs())

@@ -76,7 +76,7 @@ class Attention(Op):
     scale: Optional[float] = None       # None: 1/sqrt(head size)
     is_causal: bool = False
     softcap: float = 0.0
-    qk_output: int = QKOutput.RAW
+    qk_output: int = 0                  # a QKOutput
     softmax_dtype: Optional[np.dtype] = None  # None: Q's dtype
     left_window: int = -1
     right_window: int = -1

@@ -81,7 +81,8 @@ class RotaryEmbedding(Op):
     already [B, S, rotary_dim/2]. The other features pass through.
     """
 
-    kind: ClassVar[OpKind] = OpKind.ELEMENTWISE
+    # not elementwise: each output feature mixes two input features (a linear map per pair)
+    kind: ClassVar[OpKind] = OpKind.CONTRACTION
     arity: ClassVar = None
     min_inputs: ClassVar[int] = 3
     interleaved: bool = False

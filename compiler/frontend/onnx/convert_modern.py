@@ -4,12 +4,21 @@
     RotaryEmbedding                            -> RotaryEmbedding(interleaved, rotary_dim, num_heads)
     CausalConvWithState(x, w, [b], [past])     -> CausalConvWithState(activation, bias=, past=) over the given inputs
     Swish, SwiGLU                              -> the op of that name (alpha)
+    CumProd(x, axis)                           -> CumProd(axis, exclusive, reverse), axis known or bound at run time
+    BitCast(to)                                -> BitCast(to)
+    Unique(axis, sorted)                       -> Unique (its four outputs, unwanted ones fresh)
+    CenterCropPad(x, shape)                    -> CenterCropPad(shape, axes), shape known or bound at run time
+    Det                                        -> Det
 """
 from __future__ import annotations
 
+from netjit.errors import UnimplementedError
+
 from ...ops import modern_nn as M
+from ...ops import modern_tensor as T
 from .converters import NodeContext, onnx_op
-from .param_inputs import node_outputs
+from .param_inputs import emit_with_params, node_outputs, rank_of
+from .proto import onnx_dtype
 
 _STASH_TYPES = (1, 11)      # float, double: netjit computes the statistics in f64 either way
 
@@ -50,3 +59,37 @@ def swish(ctx: NodeContext) -> None:
 @onnx_op("SwiGLU", since=28)
 def swiglu(ctx: NodeContext) -> None:
     ctx.emit(M.SwiGLU(alpha=float(ctx.attr("alpha", 1.0))), ctx.inputs())
+
+
+@onnx_op("CumProd", since=26)
+def cum_prod(ctx: NodeContext) -> None:
+    op = T.CumProd(exclusive=bool(ctx.attr("exclusive", 0)), reverse=bool(ctx.attr("reverse", 0)))
+    emit_with_params(ctx, op, [ctx.input(0)], {"axis": 1}, rank=rank_of(ctx, 0))
+
+
+@onnx_op("BitCast", since=26)
+def bit_cast(ctx: NodeContext) -> None:
+    try:
+        to = onnx_dtype(int(ctx.attr("to")), "target type 'to'")
+    except UnimplementedError as exc:
+        raise ctx.unsupported(str(exc)) from None
+    ctx.emit(T.BitCast(to), [ctx.input(0)])
+
+
+@onnx_op("Unique", since=11)
+def unique(ctx: NodeContext) -> None:
+    axis = ctx.attr("axis", None)
+    op = T.Unique(axis=None if axis is None else int(axis), sorted=bool(ctx.attr("sorted", 1)))
+    ctx.emit(op, [ctx.input(0)], node_outputs(ctx, 4))
+
+
+@onnx_op("CenterCropPad", since=18)
+def center_crop_pad(ctx: NodeContext) -> None:
+    axes = ctx.attr("axes", None)
+    op = T.CenterCropPad(axes=None if axes is None else tuple(int(a) for a in axes))
+    emit_with_params(ctx, op, [ctx.input(0)], {"shape": 1}, rank=rank_of(ctx, 0))
+
+
+@onnx_op("Det", since=11)
+def det(ctx: NodeContext) -> None:
+    ctx.emit(T.Det(), [ctx.input(0)])

@@ -9,15 +9,18 @@
     Unique(axis, sorted)                       -> Unique (its four outputs, unwanted ones fresh)
     CenterCropPad(x, shape)                    -> CenterCropPad(shape, axes), shape known or bound at run time
     Det                                        -> Det
+    Col2Im(x, image_shape, block_shape)        -> Col2Im(shapes, dilations, pads, strides), shapes known or bound at run time
+    MaxUnpool(X, I[, output_shape])            -> MaxUnpool(kernel_shape, pads, strides[, output_shape])
 """
 from __future__ import annotations
 
 from netjit.errors import UnimplementedError
 
 from ...ops import modern_nn as M
+from ...ops import modern_image as G
 from ...ops import modern_tensor as T
 from .converters import NodeContext, onnx_op
-from .param_inputs import emit_with_params, node_outputs, rank_of
+from .param_inputs import emit_with_params, length_of, node_outputs, rank_of
 from .proto import onnx_dtype
 
 _STASH_TYPES = (1, 11)      # float, double: netjit computes the statistics in f64 either way
@@ -93,3 +96,20 @@ def center_crop_pad(ctx: NodeContext) -> None:
 @onnx_op("Det", since=11)
 def det(ctx: NodeContext) -> None:
     ctx.emit(T.Det(), [ctx.input(0)])
+
+
+def _ints(ctx: NodeContext, name: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in ctx.attr(name, ()))
+
+
+@onnx_op("Col2Im", since=18)
+def col2im(ctx: NodeContext) -> None:
+    op = G.Col2Im(dilations=_ints(ctx, "dilations"), pads=_ints(ctx, "pads"), strides=_ints(ctx, "strides"))
+    n = length_of(ctx, 1)
+    emit_with_params(ctx, op, [ctx.input(0)], {"image_shape": 1, "block_shape": 2}, rank=None if n is None else 2 + n)
+
+
+@onnx_op("MaxUnpool", since=9)
+def max_unpool(ctx: NodeContext) -> None:
+    op = G.MaxUnpool(kernel_shape=_ints(ctx, "kernel_shape"), pads=_ints(ctx, "pads"), strides=_ints(ctx, "strides"))
+    emit_with_params(ctx, op, [ctx.input(0), ctx.input(1)], {"output_shape": 2}, rank=rank_of(ctx, 0))

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from netjit.compiler.ops import InferError, TensorType
+from netjit.compiler.ops.modern_image import Col2Im, MaxUnpool
 from netjit.compiler.ops.modern_nn import CausalConvWithState, SwiGLU
 from netjit.compiler.ops.modern_tensor import BitCast, CenterCropPad, CumProd, Unique
-from netjit.errors import NetjitError
+from netjit.errors import NetjitError, UnimplementedError
 from onnx_node import run_node
 
 
@@ -70,3 +71,19 @@ def test_causal_conv_refuses_an_unknown_activation():
     x, w = np.ones((1, 1, 4), np.float32), np.ones((1, 1, 2), np.float32)
     with pytest.raises(NetjitError, match="activation"):
         run_node("CausalConvWithState", {"x": x, "w": w}, n_outputs=2, opset=27, activation="gelu")
+
+
+def test_maxunpool_refuses_an_output_shape_other_than_the_unpooled_one():
+    x, i = np.float32([[[[5, 6], [7, 8]]]]), np.int64([[[[5, 7], [13, 15]]]])
+    (y,) = MaxUnpool((2, 2), strides=(2, 2), output_shape=(1, 1, 4, 4)).reference(x, i)
+    assert y.shape == (1, 1, 4, 4) and y[0, 0, 1, 1] == 5 and y.sum() == 26
+    with pytest.raises(UnimplementedError, match="ambiguous"):
+        MaxUnpool((2, 2), strides=(2, 2), output_shape=(1, 1, 5, 5)).reference(x, i)
+
+
+def test_col2im_shapes_bound_at_run_time():
+    x = np.ones((1, 4, 4), np.float32)      # 2x2 blocks over a 3x3 image: the centre is in all four
+    (y,) = run_node("Col2Im", {"x": x, "image": np.int64([3, 3]), "block": np.int64([2, 2])}, opset=18)
+    np.testing.assert_array_equal(y[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    with pytest.raises(InferError):
+        Col2Im((3, 3), (2,)).infer(TensorType.of(x))

@@ -108,6 +108,9 @@ class RotaryEmbedding(Op):
             heads = x.reshape(b, s, self.num_heads, hidden // self.num_heads)
         rot = self.rotary_dim or heads.shape[3]
         if position_ids is not None:
+            if position_ids.size and not 0 <= position_ids.min() <= position_ids.max() < len(cos):
+                raise InvalidArgumentError(f"RotaryEmbedding: position_ids span [{position_ids.min()}, "
+                                           f"{position_ids.max()}], the caches hold {len(cos)} positions")
             cos, sin = cos[position_ids], sin[position_ids]
         if cos.shape[-1] != rot // 2 or sin.shape[-1] != rot // 2:
             raise InvalidArgumentError(f"RotaryEmbedding: caches end in {cos.shape[-1]}, {sin.shape[-1]}; "

@@ -11,6 +11,8 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
+from netjit.errors import UnimplementedError
+
 from .base import InferError, Op, OpKind, Sample, normalize_axes, register_op
 from .elementwise import _rand
 from .ordering import AxisOp
@@ -107,6 +109,8 @@ class Unique(Op):
         return y, TensorType(_I64, (None,)), TensorType(_I64, (t.shape[a],)), TensorType(_I64, (None,))
 
     def reference(self, x):
+        if x.dtype.kind == "f" and np.isnan(x).any():   # the spec does not say whether NaNs are one value
+            raise UnimplementedError("Unique of values with NaN: the spec does not say how NaNs compare")
         a = 0 if self.axis is None else normalize_axes((self.axis,), x.ndim)[0]
         moved = x.reshape(-1, 1) if self.axis is None else np.moveaxis(x, a, 0).reshape(x.shape[a], -1)
         rows = [tuple(r) for r in moved.tolist()]

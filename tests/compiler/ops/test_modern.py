@@ -7,7 +7,7 @@ import pytest
 
 from netjit.compiler.ops import InferError, TensorType
 from netjit.compiler.ops.modern_image import Col2Im, MaxUnpool
-from netjit.compiler.ops.modern_nn import CausalConvWithState, SwiGLU
+from netjit.compiler.ops.modern_nn import CausalConvWithState, RotaryEmbedding, SwiGLU
 from netjit.compiler.ops.modern_tensor import BitCast, CenterCropPad, CumProd, Unique
 from netjit.errors import NetjitError, UnimplementedError
 from onnx_node import run_node
@@ -87,3 +87,11 @@ def test_col2im_shapes_bound_at_run_time():
     np.testing.assert_array_equal(y[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
     with pytest.raises(InferError):
         Col2Im((3, 3), (2,)).infer(TensorType.of(x))
+
+
+def test_unique_refuses_nan_and_rotary_refuses_positions_outside_the_cache():
+    with pytest.raises(UnimplementedError, match="NaN"):
+        Unique().reference(np.float32([1, np.nan, np.nan]))
+    x, cache = np.zeros((1, 1, 2, 4), np.float32), np.zeros((3, 2), np.float32)
+    with pytest.raises(NetjitError, match="position_ids"):
+        RotaryEmbedding().reference(x, cache, cache, np.int64([[0, -1]]))

@@ -31,6 +31,7 @@ from . import scalar_math, bitwise, activations, activations_smooth  # noqa: F40
 from . import conv, pooling, normalization, softmax, einsum, recurrent  # noqa: F401,E402
 from . import indexing, tensor, tensor_layout, generators, reduction_more, from_inputs, ordering, resize  # noqa: F401,E402
 from . import attention, attention_linear, attention_cache  # noqa: F401,E402
+from . import modern_nn, modern_tensor, modern_image  # noqa: F401,E402
 
 
 def get_op(name: str) -> type[Op]:

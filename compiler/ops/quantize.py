@@ -53,7 +53,9 @@ def check_param(p: TensorType, x: TensorType, axis: int, block_size: int, what: 
 class _Linear(Op):
     """x, scale and an optional zero point; the parameter checks shared by both directions."""
 
-    kind: ClassVar[OpKind] = OpKind.ELEMENTWISE
+    # Not ELEMENTWISE: per-axis and blocked parameters do not broadcast, and there is no scalar form
+    # to fuse. Like BatchNormalization's per-channel affine map, these are NORMALIZATION-kind.
+    kind: ClassVar[OpKind] = OpKind.NORMALIZATION
     arity: ClassVar = None
     min_inputs: ClassVar[int] = 2
 
@@ -101,9 +103,9 @@ class QuantizeLinear(_Linear):
         scale = expand_param(scale, x.shape, self.axis, self.block_size)
         if self.precision is not None:
             x, scale = x.astype(self.precision), scale.astype(self.precision)
-        q = np.rint(x / scale).astype(np.int64)
+        q = np.rint(x / scale).astype(np.float64)       # clip as floats: +-inf saturate too
         if zero_point is not None:
-            q = q + expand_param(zero_point, x.shape, self.axis, self.block_size).astype(np.int64)
+            q = q + expand_param(zero_point, x.shape, self.axis, self.block_size)
         info = np.iinfo(self.dtype)
         return (np.clip(q, info.min, info.max).astype(self.dtype),)
 

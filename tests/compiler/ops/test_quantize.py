@@ -87,3 +87,9 @@ def test_qlinear_conv_with_per_channel_scale_and_bias():
 def test_quantize_infer_rejects_a_scale_that_fits_no_granularity():
     with pytest.raises(InferError, match="fits neither"):
         QuantizeLinear(axis=1).infer(TensorType(np.float32, (2, 4)), TensorType(np.float32, (3,)))
+
+
+def test_quantize_saturates_infinities():
+    x = np.array([np.inf, -np.inf, 1e30], np.float32)
+    (y,) = QuantizeLinear(dtype=np.dtype(np.int8)).reference(x, np.asarray(np.float32(0.5)))
+    np.testing.assert_array_equal(y, np.array([127, -128, 127], np.int8))

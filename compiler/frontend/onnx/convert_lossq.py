@@ -142,6 +142,8 @@ def _requantize(ctx: NodeContext, acc: str, scales: tuple, y_zp: int, out_dtype:
     ``scales`` are (input index, shape for a 1-D scale); the multiplier is computed in the scales' dtype.
     """
     (s0, shape0), (s1, shape1), (s2, _) = scales
+    if _is_vector(ctx, s2) or (ctx.input(y_zp) is not None and _is_vector(ctx, y_zp)):
+        raise ctx.unsupported("a per-row or per-channel output scale or zero point")
     vals = [ctx.input(s0), ctx.input(s1)]
     for k, (i, shape) in enumerate(((s0, shape0), (s1, shape1))):
         if _is_vector(ctx, i):
@@ -150,8 +152,6 @@ def _requantize(ctx: NodeContext, acc: str, scales: tuple, y_zp: int, out_dtype:
     (m,) = ctx.emit(O.Div(), [m, ctx.input(s2)], [ctx.fresh("multiplier")])
     (d,) = ctx.emit(O.Mul(), [acc, _f64(ctx, m, "multiplier")], [ctx.fresh("scaled")])
     if ctx.input(y_zp) is not None:
-        if _is_vector(ctx, y_zp) or _is_vector(ctx, s2):
-            raise ctx.unsupported("a per-row or per-channel output scale or zero point")
         (d,) = ctx.emit(O.Add(), [d, _f64(ctx, ctx.input(y_zp), "y_zp")], [ctx.fresh("shifted")])
     if out_dtype not in Q.QUANT_DTYPES:
         raise ctx.unsupported(f"a quantized output of {out_dtype}")
@@ -176,7 +176,7 @@ def qlinear_conv(ctx: NodeContext) -> None:
     """(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point[, B]); w's per output channel."""
     kernel = _kernel(ctx, from_weights=False) if "kernel_shape" in ctx.attrs else _kernel_of_w(ctx)
     w_shape, y_shape = _channels(ctx, kernel)
-    if _is_vector(ctx, 2) or _is_vector(ctx, 1):
+    if _is_vector(ctx, 1) or (ctx.input(2) is not None and _is_vector(ctx, 2)):
         raise ctx.unsupported("a per-channel x_scale or x_zero_point (the spec has one per tensor)")
     ins = [_centered(ctx, 0, 2, (-1,)), _centered(ctx, 3, 5, w_shape)]
     if ctx.input(8) is not None:

@@ -93,3 +93,11 @@ def test_quantize_saturates_infinities():
     x = np.array([np.inf, -np.inf, 1e30], np.float32)
     (y,) = QuantizeLinear(dtype=np.dtype(np.int8)).reference(x, np.asarray(np.float32(0.5)))
     np.testing.assert_array_equal(y, np.array([127, -128, 127], np.int8))
+
+
+def test_qlinear_matmul_with_a_per_row_output_scale_is_unsupported():
+    a, b = np.ones((2, 2), np.uint8), np.ones((2, 3), np.uint8)
+    with pytest.raises(UnimplementedError, match="per-row or per-channel output"):
+        run_node("QLinearMatMul", {"a": a, "as": np.float32(1), "az": np.uint8(0), "b": b, "bs": np.float32(1),
+                                   "bz": np.uint8(0), "ys": np.array([1, 2], np.float32), "yz": np.uint8(0)},
+                 opset=21)

@@ -32,6 +32,7 @@ from . import conv, pooling, normalization, softmax, einsum, recurrent  # noqa: 
 from . import indexing, tensor, tensor_layout, generators, reduction_more, from_inputs, ordering, resize  # noqa: F401,E402
 from . import attention, attention_linear, attention_cache  # noqa: F401,E402
 from . import modern_nn, modern_tensor, modern_image  # noqa: F401,E402
+from . import losses, quantize  # noqa: F401,E402
 
 
 def get_op(name: str) -> type[Op]:

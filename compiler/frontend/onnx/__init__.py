@@ -6,6 +6,7 @@ Importing this package imports ``onnx`` and registers every converter and export
 from __future__ import annotations
 
 from . import convert_basic, convert_elementwise, convert_nn, convert_tensor  # noqa: F401  (registers converters)
+from . import convert_signal  # noqa: F401  (registers converters)
 from . import export_core  # noqa: F401  (registers export rows)
 from .converters import CONVERTERS, NodeContext, onnx_op
 from .export import EXPORTERS, ExportContext, export_net, exports

@@ -1,0 +1,65 @@
+"""Converters of ONNX's signal and vision ops.
+
+    DFT-17(x, dft_length; axis attr)  -> DFT(axis, dft_length, inverse, onesided)(x)
+    DFT-20(x, dft_length, axis)       -> the same, axis an input (default -2)
+    STFT(signal, frame_step, window, frame_length) -> STFT(frame_step, frame_length, onesided)(signal[, window])
+    Hann/Hamming/BlackmanWindow(size) -> the window op (size, periodic, output_datatype)
+    MelWeightMatrix(5 scalars)        -> MelWeightMatrix(...)
+    GridSample, AffineGrid, RoiAlign, NonMaxSuppression, DeformConv -> the op of that name
+
+Scalar inputs become op fields: bound now when constant, else at run time
+through ``FromInputs`` (``emit_with_params``).
+"""
+from __future__ import annotations
+
+from ...ops import signal as S
+from .converters import NodeContext, onnx_op
+from .param_inputs import emit_with_params, rank_of
+from .proto import onnx_dtype
+
+
+def _inverse_onesided(ctx: NodeContext) -> dict:
+    return dict(inverse=bool(ctx.attr("inverse", 0)), onesided=bool(ctx.attr("onesided", 0)))
+
+
+@onnx_op("DFT", since=17)
+def dft_17(ctx: NodeContext) -> None:
+    op = S.DFT(axis=int(ctx.attr("axis", 1)), **_inverse_onesided(ctx))
+    emit_with_params(ctx, op, [ctx.input(0)], {"dft_length": 1}, rank=rank_of(ctx, 0))
+
+
+@onnx_op("DFT", since=20)
+def dft_20(ctx: NodeContext) -> None:
+    op = S.DFT(axis=-2, **_inverse_onesided(ctx))
+    emit_with_params(ctx, op, [ctx.input(0)], {"dft_length": 1, "axis": 2}, rank=rank_of(ctx, 0))
+
+
+@onnx_op("STFT", since=17)
+def stft(ctx: NodeContext) -> None:
+    window = ctx.input(2)
+    if window is None and ctx.input(3) is None:
+        raise ctx.unsupported("neither a window nor a frame_length is given")
+    data = [ctx.input(0)] + ([window] if window else [])
+    op = S.STFT(onesided=bool(ctx.attr("onesided", 1)))
+    emit_with_params(ctx, op, data, {"frame_step": 1, "frame_length": 3}, rank=4)
+
+
+def _datatype(ctx: NodeContext):
+    return onnx_dtype(int(ctx.attr("output_datatype", 1)), f"ONNX node {ctx.name!r} output_datatype")
+
+
+def _window(cls):
+    def convert(ctx: NodeContext) -> None:
+        op = cls(periodic=bool(ctx.attr("periodic", 1)), dtype=_datatype(ctx))
+        emit_with_params(ctx, op, [], {"size": 0}, rank=1)
+    return convert
+
+
+for _cls in (S.HannWindow, S.HammingWindow, S.BlackmanWindow):
+    onnx_op(_cls.__name__, since=17)(_window(_cls))
+
+
+@onnx_op("MelWeightMatrix", since=17)
+def mel_weight_matrix(ctx: NodeContext) -> None:
+    names = ("num_mel_bins", "dft_length", "sample_rate", "lower_edge_hertz", "upper_edge_hertz")
+    emit_with_params(ctx, S.MelWeightMatrix(dtype=_datatype(ctx)), [], {n: i for i, n in enumerate(names)}, rank=2)

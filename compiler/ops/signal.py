@@ -1,0 +1,291 @@
+"""Signal-processing ops with ONNX semantics: DFT, STFT, the cosine windows and MelWeightMatrix.
+
+Complex tensors are real tensors with a trailing axis of 2 (real, imaginary);
+a real signal may have a trailing axis of 1.
+
+    DFT(axis, dft_length, inverse, onesided)(x)      the (inverse) discrete Fourier transform along ``axis``
+    STFT(frame_step, frame_length, onesided)(s[, w])  DFTs of windowed frames of each signal
+    HannWindow / HammingWindow / BlackmanWindow(size) a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
+    MelWeightMatrix(...)                              triangular filters mapping DFT bins to mel bins
+
+Sizes that ONNX passes as tensors are fields here; ``FromInputs`` binds them
+when they are only known at run time. Transforms run in numpy.fft at the
+input's precision (complex64 for f16 and f32, complex128 for f64), as an
+f32 kernel would.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+import numpy as np
+
+from .base import InferError, Op, OpKind, Sample, register_op
+from .elementwise import _rand
+from .types import DTYPES, FLOAT_DTYPES, TensorType, as_dtype
+
+_F32 = DTYPES["f32"]
+
+
+def _complex(x: np.ndarray) -> np.ndarray:
+    """A [..., 1|2] real tensor as a complex tensor without the last axis: complex128 for f64, else complex64."""
+    z = np.empty(x.shape[:-1], np.complex128 if x.dtype == np.float64 else np.complex64)
+    z.real, z.imag = x[..., 0], (x[..., 1] if x.shape[-1] == 2 else 0)
+    return z
+
+
+def _pairs(z: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A complex tensor as [..., 2] (real, imaginary) of ``dtype``."""
+    return np.stack([z.real, z.imag], axis=-1).astype(dtype)
+
+
+def _check_signal(t: TensorType, what: str) -> None:
+    if t.dtype not in FLOAT_DTYPES:
+        raise InferError(f"{what} must be float, got {t.dtype}")
+    if t.shape is not None and (len(t.shape) < 2 or t.shape[-1] not in (None, 1, 2)):
+        raise InferError(f"{what} must be [..., 1] (real) or [..., 2] (complex), got {t}")
+
+
+@register_op
+class DFT(Op):
+    """The DFT of ``x`` along ``axis`` (not the last), zero-padded or cut to ``dft_length``.
+
+    ``onesided`` keeps bins 0..n//2 of a forward transform; an inverse
+    ``onesided`` transform reads those bins and gives the real signal of
+    length ``dft_length`` (default 2 * (bins - 1)), as numpy.fft.irfft.
+    ``inverse`` divides by n.
+    """
+
+    kind: ClassVar[OpKind] = OpKind.CONTRACTION
+    axis: int = 1
+    dft_length: Optional[int] = None
+    inverse: bool = False
+    onesided: bool = False
+
+    def _axis(self, rank: int) -> int:
+        if not -rank <= self.axis < rank - 1 or self.axis == -1:
+            raise InferError(f"axis {self.axis} is out of range for rank {rank} (the last axis holds re, im)")
+        return self.axis % rank
+
+    def _length(self, n: Optional[int]) -> Optional[int]:
+        if self.onesided and self.inverse:
+            return self.dft_length or (None if n is None else 2 * (n - 1))
+        length = self.dft_length or n
+        if length is None:
+            return None
+        return length // 2 + 1 if self.onesided else length
+
+    def infer(self, *inputs):
+        self.check_arity(len(inputs))
+        (x,) = inputs
+        _check_signal(x, "x")
+        if x.shape is None:
+            return (TensorType(x.dtype, None),)
+        a = self._axis(len(x.shape))
+        last = 1 if self.onesided and self.inverse else 2
+        return (TensorType(x.dtype, x.shape[:a] + (self._length(x.shape[a]),) + x.shape[a + 1:-1] + (last,)),)
+
+    def reference(self, x):
+        a, z = self._axis(x.ndim), _complex(x)
+        if self.onesided and self.inverse:
+            return (np.fft.irfft(z, n=self._length(x.shape[a]), axis=a)[..., None].astype(x.dtype),)
+        n = self.dft_length or x.shape[a]
+        z = (np.fft.ifft if self.inverse else np.fft.fft)(z, n=n, axis=a)
+        if self.onesided:
+            z = np.take(z, np.arange(n // 2 + 1), axis=a)
+        return (_pairs(z, x.dtype),)
+
+    @classmethod
+    def samples(cls):
+        def dft(sign, scale, axis=0):
+            def f(x):
+                z = _complex(x)
+                n = z.shape[axis]
+                k = np.arange(n)
+                m = np.exp(sign * 2j * np.pi * np.outer(k, k) / n) / scale(n)
+                return _pairs(np.moveaxis(np.tensordot(m, np.moveaxis(z, axis, 0), 1), 0, axis), x.dtype)
+            return f
+        real, cplx = _rand((5, 3, 1)), _rand((4, 2, 2), np.float64)
+        return [Sample(cls(axis=0), (real,), dft(-1, lambda n: 1)),
+                Sample(cls(axis=-2, inverse=True), (cplx,), dft(1, lambda n: n, axis=1)),
+                Sample(cls(axis=0, onesided=True), (real,), lambda x: dft(-1, lambda n: 1)(x)[:3])]
+
+
+@register_op
+class STFT(Op):
+    """DFTs of frames ``frame_length`` long every ``frame_step`` samples of each signal, times ``window``.
+
+    signal [batch, length, 1|2], optional window [frame_length] -> [batch, frames, bins, 2];
+    ``frame_length`` 0 means the window's length; ``onesided`` keeps bins 0..frame_length//2.
+    """
+
+    kind: ClassVar[OpKind] = OpKind.CONTRACTION
+    arity: ClassVar = None
+    frame_step: int = 1
+    frame_length: int = 0
+    onesided: bool = True
+
+    def check_arity(self, n: int) -> None:
+        if n not in (1, 2):
+            raise InferError(f"expects a signal and an optional window, got {n} inputs")
+
+    def infer(self, *inputs):
+        self.check_arity(len(inputs))
+        s = inputs[0]
+        _check_signal(s, "signal")
+        window = inputs[1].shape if len(inputs) == 2 else None
+        length = self.frame_length or (None if window is None else window[0])
+        if s.shape is None:
+            return (TensorType(s.dtype, (None,) * 4),)
+        frames = None if None in (length, s.shape[1]) else (s.shape[1] - length) // self.frame_step + 1
+        bins = None if length is None else (length // 2 + 1 if self.onesided else length)
+        return (TensorType(s.dtype, (s.shape[0], frames, bins, 2)),)
+
+    def reference(self, signal, window=None):
+        if window is None and not self.frame_length:
+            raise ValueError("STFT needs a window or a frame_length")
+        length = self.frame_length or window.shape[0]
+        z = _complex(signal)
+        starts = np.arange((z.shape[1] - length) // self.frame_step + 1) * self.frame_step
+        frames = z[:, starts[:, None] + np.arange(length)]
+        if window is not None:
+            frames = frames * window.astype(frames.real.dtype)
+        spectrum = np.fft.fft(frames, axis=-1)
+        if self.onesided:
+            spectrum = spectrum[..., :length // 2 + 1]
+        return (_pairs(spectrum, signal.dtype),)
+
+    @classmethod
+    def samples(cls):
+        def expect(s, w=None):
+            n = 4 if w is None else len(w)
+            frames = [s[0, i:i + n, 0] * (1 if w is None else w) for i in range(0, s.shape[1] - n + 1, 3)]
+            k = np.arange(n)
+            m = np.exp(-2j * np.pi * np.outer(k, k) / n)
+            z = np.array([m @ f for f in frames])[None]
+            return _pairs(z if w is not None else z[..., :3], s.dtype)
+        s = _rand((1, 11, 1))
+        return [Sample(cls(frame_step=3, frame_length=4), (s,), expect),
+                Sample(cls(frame_step=3, onesided=False), (s, _rand((5,))), expect)]
+
+
+@dataclass(frozen=True, repr=False)
+class _CosineWindow(Op):
+    """sum_k (-1)**k coefficients[k] * cos(2 pi k n / N), n < size; N = size (periodic) or size - 1."""
+
+    kind: ClassVar[OpKind] = OpKind.SOURCE
+    arity: ClassVar[int] = 0
+    min_inputs: ClassVar[int] = 0
+    #: a0, a1, a2 of the window (Hann: 0.5, 0.5).
+    coefficients: ClassVar[tuple] = ()
+    size: int = 1
+    periodic: bool = True
+    dtype: np.dtype = _F32
+
+    def __post_init__(self):
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+
+    def infer(self, *inputs):
+        self.check_arity(len(inputs))
+        return (TensorType(self.dtype, (self.size,)),)
+
+    def reference(self):
+        n = np.arange(self.size)
+        period = self.size if self.periodic else self.size - 1
+        w = sum((-1) ** k * a * np.cos(2 * np.pi * k * n / max(period, 1)) for k, a in enumerate(self.coefficients))
+        return (np.asarray(w, np.float64).astype(self.dtype),)
+
+    @classmethod
+    def samples(cls):
+        def expect(size, period):
+            return lambda: np.array([cls._formula(i / period) for i in range(size)], np.float32)
+        return [Sample(cls(size=8), (), expect(8, 8)), Sample(cls(size=5, periodic=False), (), expect(5, 4))]
+
+
+@register_op
+class HannWindow(_CosineWindow):
+    """0.5 - 0.5 cos(2 pi n / N)."""
+
+    coefficients: ClassVar[tuple] = (0.5, 0.5)
+
+    @staticmethod
+    def _formula(t):
+        return np.sin(np.pi * t) ** 2
+
+
+@register_op
+class HammingWindow(_CosineWindow):
+    """25/46 - 21/46 cos(2 pi n / N)."""
+
+    coefficients: ClassVar[tuple] = (25 / 46, 21 / 46)
+
+    @staticmethod
+    def _formula(t):
+        return 25 / 46 - 21 / 46 * np.cos(2 * np.pi * t)
+
+
+@register_op
+class BlackmanWindow(_CosineWindow):
+    """0.42 - 0.5 cos(2 pi n / N) + 0.08 cos(4 pi n / N)."""
+
+    coefficients: ClassVar[tuple] = (0.42, 0.5, 0.08)
+
+    @staticmethod
+    def _formula(t):
+        return 0.42 - 0.5 * np.cos(2 * np.pi * t) + 0.08 * np.cos(4 * np.pi * t)
+
+
+@register_op
+class MelWeightMatrix(Op):
+    """[dft_length // 2 + 1, num_mel_bins] weights of triangular mel filters over the DFT bins.
+
+    num_mel_bins + 2 points evenly spaced by (mel(upper) - mel(lower)) / (num_mel_bins + 2) from
+    mel(lower), mel(f) = 2595 log10(1 + f / 700), map back to bins floor((dft_length + 1) * f / rate);
+    filter i rises linearly from point i to point i + 1 (weight 1) and falls to 0 at point i + 2.
+    """
+
+    kind: ClassVar[OpKind] = OpKind.SOURCE
+    arity: ClassVar[int] = 0
+    min_inputs: ClassVar[int] = 0
+    num_mel_bins: int = 1
+    dft_length: int = 2
+    sample_rate: int = 1
+    lower_edge_hertz: float = 0.0
+    upper_edge_hertz: float = 0.0
+    dtype: np.dtype = _F32
+
+    def __post_init__(self):
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+
+    def infer(self, *inputs):
+        self.check_arity(len(inputs))
+        return (TensorType(self.dtype, (self.dft_length // 2 + 1, self.num_mel_bins)),)
+
+    def _bins(self) -> np.ndarray:
+        """The num_mel_bins + 2 filter edges as DFT bin indices."""
+        low, high = (2595 * np.log10(1 + f / 700) for f in (self.lower_edge_hertz, self.upper_edge_hertz))
+        mel = low + np.arange(self.num_mel_bins + 2) * (high - low) / (self.num_mel_bins + 2)
+        hertz = 700 * (10 ** (mel / 2595) - 1)
+        return np.floor((self.dft_length + 1) * hertz / self.sample_rate).astype(np.int64)
+
+    def reference(self):
+        bins, out = self._bins(), np.zeros((self.dft_length // 2 + 1, self.num_mel_bins))
+        j = np.arange(out.shape[0])
+        for i in range(self.num_mel_bins):
+            left, center, right = bins[i:i + 3]
+            rise = (j - left) / (center - left) if center > left else (j == center) * 1.0
+            fall = (right - j) / (right - center) if right > center else np.zeros(j.shape)
+            out[:, i] = np.where((j >= left) & (j <= center), rise, np.where((j > center) & (j < right), fall, 0))
+        return (out.astype(self.dtype),)
+
+    @classmethod
+    def samples(cls):
+        def expect():
+            # mel(4000) = 2146.06, 5 points 429.2 mel apart -> 0, 324.5, 799.2, 1494.3, 2510.8 Hz
+            # -> bins floor(17 * f / 8000) = 0, 0, 1, 3, 5
+            out = np.zeros((9, 3), np.float32)
+            out[0, 0] = 1                       # filter 0: left = center = 0, right 1
+            out[0:3, 1] = [0, 1, 0.5]           # filter 1: 0 -> 1 -> 3
+            out[1:5, 2] = [0, 0.5, 1, 0.5]      # filter 2: 1 -> 3 -> 5
+            return out
+        return [Sample(cls(num_mel_bins=3, dft_length=16, sample_rate=8000, upper_edge_hertz=4000.0), (), expect)]

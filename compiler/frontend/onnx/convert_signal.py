@@ -13,6 +13,7 @@ through ``FromInputs`` (``emit_with_params``).
 from __future__ import annotations
 
 from ...ops import signal as S
+from ...ops import vision as V
 from .converters import NodeContext, onnx_op
 from .param_inputs import emit_with_params, rank_of
 from .proto import onnx_dtype
@@ -63,3 +64,22 @@ for _cls in (S.HannWindow, S.HammingWindow, S.BlackmanWindow):
 def mel_weight_matrix(ctx: NodeContext) -> None:
     names = ("num_mel_bins", "dft_length", "sample_rate", "lower_edge_hertz", "upper_edge_hertz")
     emit_with_params(ctx, S.MelWeightMatrix(dtype=_datatype(ctx)), [], {n: i for i, n in enumerate(names)}, rank=2)
+
+
+@onnx_op("GridSample", since=16)
+def grid_sample(ctx: NodeContext) -> None:
+    mode = ctx.attr("mode", "linear" if ctx.opset >= 20 else "bilinear")
+    mode = {"bilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
+    if mode not in V.MODES:
+        raise ctx.unsupported(f"mode {mode!r}")
+    op = V.GridSample(mode=mode, padding_mode=ctx.attr("padding_mode", "zeros"),
+                      align_corners=bool(ctx.attr("align_corners", 0)))
+    ctx.emit(op, ctx.inputs())
+
+
+@onnx_op("AffineGrid", since=20)
+def affine_grid(ctx: NodeContext) -> None:
+    t = ctx.type(0)
+    rank = None if t is None or t.shape is None or t.shape[1] is None else t.shape[1] + 2
+    op = V.AffineGrid(align_corners=bool(ctx.attr("align_corners", 0)))
+    emit_with_params(ctx, op, [ctx.input(0)], {"size": 1}, rank=rank)

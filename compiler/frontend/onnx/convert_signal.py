@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ...ops import signal as S
 from ...ops import vision as V
+from ...ops import vision_boxes as B
 from .converters import NodeContext, onnx_op
 from .param_inputs import emit_with_params, rank_of
 from .proto import onnx_dtype
@@ -83,3 +84,20 @@ def affine_grid(ctx: NodeContext) -> None:
     rank = None if t is None or t.shape is None or t.shape[1] is None else t.shape[1] + 2
     op = V.AffineGrid(align_corners=bool(ctx.attr("align_corners", 0)))
     emit_with_params(ctx, op, [ctx.input(0)], {"size": 1}, rank=rank)
+
+
+@onnx_op("NonMaxSuppression", since=10)
+def non_max_suppression(ctx: NodeContext) -> None:
+    ctx.emit(B.NonMaxSuppression(center_point_box=bool(ctx.attr("center_point_box", 0))), ctx.inputs())
+
+
+@onnx_op("RoiAlign", since=10)
+def roi_align(ctx: NodeContext) -> None:
+    mode = ctx.attr("mode", "avg")
+    transform = ctx.attr("coordinate_transformation_mode", "half_pixel" if ctx.opset >= 16 else "output_half_pixel")
+    if mode not in ("avg", "max") or transform not in ("half_pixel", "output_half_pixel"):
+        raise ctx.unsupported(f"mode {mode!r} with coordinate_transformation_mode {transform!r}")
+    op = B.RoiAlign(mode=mode, output_height=int(ctx.attr("output_height", 1)),
+                    output_width=int(ctx.attr("output_width", 1)), sampling_ratio=int(ctx.attr("sampling_ratio", 0)),
+                    spatial_scale=float(ctx.attr("spatial_scale", 1.0)), half_pixel=transform == "half_pixel")
+    ctx.emit(op, ctx.inputs())

@@ -193,3 +193,92 @@ class AffineGrid(Op):
                 out[n, i, j] = t[n] @ np.array([x, y, 1.0])
             return out
         return [Sample(cls(size=(2, 5, 3, 4)), (theta,), expect)]
+
+
+def _bilinear_or_zero(img: np.ndarray, n: np.ndarray, c: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """img[n, c] sampled bilinearly at (y, x); corners outside the image read 0, and so does a point
+    a pixel or more outside it."""
+    h, w = img.shape[2:]
+    y0, x0 = np.floor(y).astype(np.int64), np.floor(x).astype(np.int64)
+    ly, lx = y - y0, x - x0
+    out = np.zeros(np.broadcast(n, c, y, x).shape)
+    for dy, dx, wt in ((0, 0, (1 - ly) * (1 - lx)), (0, 1, (1 - ly) * lx), (1, 0, ly * (1 - lx)), (1, 1, ly * lx)):
+        yy, xx = y0 + dy, x0 + dx
+        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w) & (y > -1) & (y < h) & (x > -1) & (x < w)
+        out += np.where(ok, wt * img[n, c, np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)], 0.0)
+    return out
+
+
+@register_op
+class DeformConv(Op):
+    """A grouped 2-D convolution whose tap k at output (i, j) reads X bilinearly at
+    (i * stride - pad + k_y * dilation + offset_y, j * ... + offset_x), times ``mask`` when given.
+
+    offset is [N, offset_group * kH * kW * 2, oH, oW] ((y, x) per tap, per group of C / offset_group
+    input channels), mask [N, offset_group * kH * kW, oH, oW]; B is added per output channel.
+    """
+
+    kind: ClassVar[OpKind] = OpKind.CONTRACTION
+    arity: ClassVar = None
+    min_inputs: ClassVar[int] = 3
+    kernel_shape: tuple = (1, 1)
+    strides: tuple = (1, 1)
+    pads: tuple = (0, 0, 0, 0)
+    dilations: tuple = (1, 1)
+    group: int = 1
+    offset_group: int = 1
+
+    def check_arity(self, n: int) -> None:
+        if n not in (3, 4, 5):
+            raise InferError(f"expects X, W, offset and optional B and mask (3 to 5 inputs), got {n}")
+
+    def _out(self, size, axis: int):
+        if size is None:
+            return None
+        span = self.dilations[axis] * (self.kernel_shape[axis] - 1) + 1
+        return (size + self.pads[axis] + self.pads[axis + 2] - span) // self.strides[axis] + 1
+
+    def infer(self, *inputs):
+        self.check_arity(len(inputs))
+        x, w = inputs[:2]
+        if x.dtype not in FLOAT_DTYPES or x.shape is not None and len(x.shape) != 4:
+            raise InferError(f"X must be float [N, C, H, W] (only 2-D is supported), got {x}")
+        if x.shape is None:
+            return (TensorType(x.dtype, (None,) * 4),)
+        return (TensorType(x.dtype, (x.shape[0], None if w.shape is None else w.shape[0],
+                                     self._out(x.shape[2], 0), self._out(x.shape[3], 1))),)
+
+    def reference(self, x, w, offset, b=None, mask=None):
+        (n_, c_, _, _), (kh, kw), (oh, ow) = x.shape, self.kernel_shape, offset.shape[2:]
+        taps = kh * kw
+        off = offset.astype(np.float64).reshape(n_, self.offset_group, taps, 2, oh, ow)
+        ky, kx = np.divmod(np.arange(taps), kw)
+        (sy, sx), (dy, dx) = self.strides, self.dilations
+        base_y = (np.arange(oh) * sy - self.pads[0])[None, :, None] + (ky * dy)[:, None, None]   # [taps, oH, 1]
+        base_x = (np.arange(ow) * sx - self.pads[1])[None, None, :] + (kx * dx)[:, None, None]   # [taps, 1, oW]
+        g = np.arange(c_) // (c_ // self.offset_group)                          # offset group of each channel
+        n, c = np.arange(n_)[:, None, None, None, None], np.arange(c_)[None, :, None, None, None]
+        per_channel = off[:, g]                                                # [N, C, taps, 2, oH, oW]
+        y, xx = base_y + per_channel[:, :, :, 0], base_x + per_channel[:, :, :, 1]
+        cols = _bilinear_or_zero(x.astype(np.float64), n, c, y, xx)
+        if mask is not None:
+            cols = cols * mask.astype(np.float64).reshape(n_, self.offset_group, taps, oh, ow)[:, g]
+        per_in, per_out = c_ // self.group, w.shape[0] // self.group
+        out = np.concatenate([np.einsum("nctij,oct->noij", cols[:, k * per_in:(k + 1) * per_in],
+                                        w[k * per_out:(k + 1) * per_out].reshape(per_out, per_in, taps))
+                              for k in range(self.group)], axis=1)
+        if b is not None:
+            out = out + b.reshape(1, -1, 1, 1)
+        return (out.astype(x.dtype),)
+
+    @classmethod
+    def samples(cls):
+        x, w = _rand((1, 2, 3, 3)), _rand((2, 1, 1, 1))
+
+        def expect(x, w, offset):  # 1x1 taps moved by (0, 1): each pixel reads its right neighbour, 0 off the edge
+            shifted = np.zeros_like(x)
+            shifted[..., :-1] = x[..., 1:]
+            return (shifted * w.reshape(1, 2, 1, 1)).astype(x.dtype)
+        offset = np.zeros((1, 2, 3, 3), np.float32)
+        offset[:, 1] = 1
+        return [Sample(cls(group=2), (x, w, offset), expect)]

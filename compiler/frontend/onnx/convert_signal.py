@@ -101,3 +101,18 @@ def roi_align(ctx: NodeContext) -> None:
                     output_width=int(ctx.attr("output_width", 1)), sampling_ratio=int(ctx.attr("sampling_ratio", 0)),
                     spatial_scale=float(ctx.attr("spatial_scale", 1.0)), half_pixel=transform == "half_pixel")
     ctx.emit(op, ctx.inputs())
+
+
+@onnx_op("DeformConv", since=19)
+def deform_conv(ctx: NodeContext) -> None:
+    w = ctx.type(1)
+    kernel = ctx.attr("kernel_shape", None)
+    if kernel is None and (w is None or w.shape is None or None in w.shape[2:]):
+        raise ctx.unsupported("kernel_shape is absent and W's shape is unknown")
+    kernel = tuple(int(k) for k in (kernel or w.shape[2:]))
+    if len(kernel) != 2:
+        raise ctx.unsupported(f"a {len(kernel)}-D kernel (only 2-D DeformConv is supported)")
+    op = V.DeformConv(kernel_shape=kernel, strides=tuple(ctx.attr("strides", (1, 1))),
+                      pads=tuple(ctx.attr("pads", (0, 0, 0, 0))), dilations=tuple(ctx.attr("dilations", (1, 1))),
+                      group=int(ctx.attr("group", 1)), offset_group=int(ctx.attr("offset_group", 1)))
+    ctx.emit(op, ctx.inputs())

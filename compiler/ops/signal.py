@@ -82,10 +82,18 @@ class DFT(Op):
         if x.shape is None:
             return (TensorType(x.dtype, None),)
         a = self._axis(len(x.shape))
+        self._check_onesided(x.shape[-1])
         last = 1 if self.onesided and self.inverse else 2
         return (TensorType(x.dtype, x.shape[:a] + (self._length(x.shape[a]),) + x.shape[a + 1:-1] + (last,)),)
 
+    def _check_onesided(self, parts: Optional[int]) -> None:
+        want = 2 if self.inverse else 1
+        if self.onesided and parts is not None and parts != want:
+            raise InferError(f"a onesided {'inverse ' if self.inverse else ''}DFT takes "
+                             f"{'complex' if self.inverse else 'real'} input ([..., {want}]), got [..., {parts}]")
+
     def reference(self, x):
+        self._check_onesided(x.shape[-1])
         a, z = self._axis(x.ndim), _complex(x)
         if self.onesided and self.inverse:
             return (np.fft.irfft(z, n=self._length(x.shape[a]), axis=a)[..., None].astype(x.dtype),)
@@ -116,7 +124,8 @@ class STFT(Op):
     """DFTs of frames ``frame_length`` long every ``frame_step`` samples of each signal, times ``window``.
 
     signal [batch, length, 1|2], optional window [frame_length] -> [batch, frames, bins, 2];
-    ``frame_length`` 0 means the window's length; ``onesided`` keeps bins 0..frame_length//2.
+    ``frame_length`` 0 means the window's length, or without a window the signal's; ``onesided``
+    (real signals only) keeps bins 0..frame_length//2.
     """
 
     kind: ClassVar[OpKind] = OpKind.CONTRACTION
@@ -133,18 +142,28 @@ class STFT(Op):
         self.check_arity(len(inputs))
         s = inputs[0]
         _check_signal(s, "signal")
-        window = inputs[1].shape if len(inputs) == 2 else None
-        length = self.frame_length or (None if window is None else window[0])
         if s.shape is None:
             return (TensorType(s.dtype, (None,) * 4),)
+        if self.onesided and s.shape[-1] == 2:
+            raise InferError(f"a onesided STFT takes a real signal ([batch, length, 1]), got {s}")
+        window = inputs[1].shape if len(inputs) == 2 else None
+        length = self._frame_length(s.shape[1], None if window is None else window[0])
         frames = None if None in (length, s.shape[1]) else (s.shape[1] - length) // self.frame_step + 1
         bins = None if length is None else (length // 2 + 1 if self.onesided else length)
         return (TensorType(s.dtype, (s.shape[0], frames, bins, 2)),)
 
+    def _frame_length(self, signal: Optional[int], window: Optional[int]) -> Optional[int]:
+        if self.frame_length and window is not None and window != self.frame_length:
+            raise InferError(f"the window has {window} samples, frame_length is {self.frame_length}")
+        return self.frame_length or (signal if window is None else window)
+
     def reference(self, signal, window=None):
-        if window is None and not self.frame_length:
-            raise ValueError("STFT needs a window or a frame_length")
-        length = self.frame_length or window.shape[0]
+        if self.onesided and signal.shape[-1] == 2:
+            raise ValueError("a onesided STFT takes a real signal")
+        try:
+            length = self._frame_length(signal.shape[1], None if window is None else window.shape[0])
+        except InferError as exc:
+            raise ValueError(str(exc)) from None
         z = _complex(signal)
         starts = np.arange((z.shape[1] - length) // self.frame_step + 1) * self.frame_step
         frames = z[:, starts[:, None] + np.arange(length)]

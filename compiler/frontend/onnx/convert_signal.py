@@ -39,8 +39,6 @@ def dft_20(ctx: NodeContext) -> None:
 @onnx_op("STFT", since=17)
 def stft(ctx: NodeContext) -> None:
     window = ctx.input(2)
-    if window is None and ctx.input(3) is None:
-        raise ctx.unsupported("neither a window nor a frame_length is given")
     data = [ctx.input(0)] + ([window] if window else [])
     op = S.STFT(onesided=bool(ctx.attr("onesided", 1)))
     emit_with_params(ctx, op, data, {"frame_step": 1, "frame_length": 3}, rank=4)

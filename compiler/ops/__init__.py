@@ -30,7 +30,7 @@ from .packed import PackedMatMul  # noqa: F401,E402
 from . import scalar_math, bitwise, activations, activations_smooth  # noqa: F401,E402
 from . import conv, pooling, normalization, softmax, einsum, recurrent  # noqa: F401,E402
 from . import indexing, tensor, tensor_layout, generators, reduction_more, from_inputs, ordering, resize  # noqa: F401,E402
-from . import signal, vision, vision_boxes  # noqa: F401,E402
+from . import signal, signal_windows, vision, vision_boxes  # noqa: F401,E402
 
 
 def get_op(name: str) -> type[Op]:

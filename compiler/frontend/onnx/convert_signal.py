@@ -13,6 +13,7 @@ through ``FromInputs`` (``emit_with_params``).
 from __future__ import annotations
 
 from ...ops import signal as S
+from ...ops import signal_windows as W
 from ...ops import vision as V
 from ...ops import vision_boxes as B
 from .converters import NodeContext, onnx_op
@@ -55,14 +56,14 @@ def _window(cls):
     return convert
 
 
-for _cls in (S.HannWindow, S.HammingWindow, S.BlackmanWindow):
+for _cls in (W.HannWindow, W.HammingWindow, W.BlackmanWindow):
     onnx_op(_cls.__name__, since=17)(_window(_cls))
 
 
 @onnx_op("MelWeightMatrix", since=17)
 def mel_weight_matrix(ctx: NodeContext) -> None:
     names = ("num_mel_bins", "dft_length", "sample_rate", "lower_edge_hertz", "upper_edge_hertz")
-    emit_with_params(ctx, S.MelWeightMatrix(dtype=_datatype(ctx)), [], {n: i for i, n in enumerate(names)}, rank=2)
+    emit_with_params(ctx, W.MelWeightMatrix(dtype=_datatype(ctx)), [], {n: i for i, n in enumerate(names)}, rank=2)
 
 
 @onnx_op("GridSample", since=16)

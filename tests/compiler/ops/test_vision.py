@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netjit.compiler.ops.vision import GridSample, reflect
+from netjit.compiler.ops.vision import DeformConv, GridSample, reflect
 from netjit.compiler.ops.vision_boxes import NonMaxSuppression
+from netjit.errors import UnimplementedError
 
 from onnx_node import run_node
 
@@ -45,3 +46,18 @@ def test_grid_sample_zeros_padding_reads_zero_outside_and_border_the_edge():
     (border,) = GridSample(padding_mode="border").reference(x, far)
     np.testing.assert_allclose(zeros, [[[[0.0]]]])
     np.testing.assert_allclose(border, [[[[3.0]]]])       # mean of the right column (2 and 4)
+
+
+def test_deform_conv_mask_scales_each_offset_groups_taps():
+    x = np.arange(18, dtype=np.float32).reshape(1, 2, 3, 3)
+    w = np.ones((1, 2, 1, 1), np.float32)
+    offset = np.zeros((1, 4, 3, 3), np.float32)                      # 2 offset groups, 1 tap, (y, x)
+    mask = np.stack([np.zeros((3, 3)), np.ones((3, 3))])[None].astype(np.float32)
+    (y,) = DeformConv(offset_group=2).reference(x, w, offset, np.array([0.5], np.float32), mask)
+    np.testing.assert_allclose(y, x[:, 1:] + 0.5)                   # channel 0's taps masked out
+
+
+def test_deform_conv_of_a_1d_kernel_is_unsupported():
+    x, w = np.ones((1, 1, 4), np.float32), np.ones((1, 1, 2), np.float32)
+    with pytest.raises(UnimplementedError, match="only 2-D DeformConv"):
+        run_node("DeformConv", {"x": x, "w": w, "o": np.zeros((1, 2, 3), np.float32)}, opset=19)

@@ -9,6 +9,7 @@ from . import convert_basic, convert_elementwise, convert_nn, convert_tensor  # 
 from . import convert_attention  # noqa: F401  (registers the attention converters)
 from . import convert_modern  # noqa: F401  (registers converters)
 from . import convert_lossq  # noqa: F401  (registers converters)
+from . import convert_signal  # noqa: F401  (registers converters)
 from . import export_core  # noqa: F401  (registers export rows)
 from .converters import CONVERTERS, NodeContext, onnx_op
 from .export import EXPORTERS, ExportContext, export_net, exports

@@ -1,8 +1,11 @@
-"""Session and run configuration (a leaf module: imports nothing of netjit)."""
+"""Session and run configuration (a leaf module: of netjit it imports only the errors)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Mapping, Optional
+
+from netjit.errors import InvalidArgumentError
 
 
 def verify_passes_by_default(env: Mapping[str, str]) -> bool:
@@ -48,7 +51,6 @@ class RunOptions:
     trace_level: int = 0
 
     def __post_init__(self):
-        from numbers import Real
         bad = None
         if self.timeout_s is not None and (not isinstance(self.timeout_s, Real) or isinstance(self.timeout_s, bool)
                                            or not self.timeout_s >= 0):
@@ -56,5 +58,4 @@ class RunOptions:
         elif not isinstance(self.trace_level, int) or isinstance(self.trace_level, bool):
             bad = f"trace_level must be an int (RunOptions.NO_TRACE or FULL_TRACE), got {self.trace_level!r}"
         if bad:
-            from netjit.errors import InvalidArgumentError   # a leaf too
             raise InvalidArgumentError(f"RunOptions: {bad}")

@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from netjit.errors import InvalidArgumentError
 
+from .instruments import standard_instruments
 from .options import PassOptions, from_config
 from .phase import Phase
 from .registry import PassInfo
@@ -131,7 +132,6 @@ def make_context(config=None, feeds: Sequence = (), fetches: Sequence = (),
     come first, then ``instruments``. ``backend`` (default: ``config.backend``)
     selects the passes registered for one backend only.
     """
-    from .instruments import standard_instruments
     options = from_config(config, **overrides)
     ctx = PassContext(options, tuple(map(str, feeds)), tuple(map(str, fetches)),
                       tuple(map(str, targets)), backend=backend or getattr(config, "backend", None),

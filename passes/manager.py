@@ -13,7 +13,7 @@ from typing import Optional
 
 from netjit.errors import InvalidArgumentError, NotFoundError, PassError
 
-from .context import Application, PassContext
+from .context import Application, PassContext, make_context
 from .instruments import broken_message
 from .phase import Phase
 from .plugins import ensure_plugins
@@ -127,7 +127,6 @@ def run_pass(graph, name: str, ctx: PassContext = None) -> bool:
 
     For pass tests and tools: no selection, no ordering, no fixed point.
     """
-    from .context import make_context
     ctx = ctx if ctx is not None else make_context()
     ensure_plugins()
     info = REGISTRY.get(name)

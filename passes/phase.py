@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 
+from netjit.errors import InvalidArgumentError
+
 
 class Phase(enum.IntEnum):
     """When a pass runs: before placement, after it, per partition, or per segment.
@@ -30,6 +32,5 @@ class Phase(enum.IntEnum):
                 pass
         elif isinstance(value, int):
             return cls(value)
-        from netjit.errors import InvalidArgumentError
         raise InvalidArgumentError(f"unknown pass phase {value!r}; expected one of "
                                    f"{[p.name for p in cls]}")

@@ -5,6 +5,7 @@ from typing import Any, Sequence
 
 from netjit.compiler.frontend.net import Net
 from netjit.config import SessionConfig
+from netjit.errors import InvalidArgumentError, NotFoundError
 
 from .session import Session
 
@@ -29,7 +30,6 @@ class Program:
         return self._call(*values, **named)
 
     def _by_name(self, values: tuple, named: dict):
-        from netjit.errors import InvalidArgumentError, NotFoundError
         twice = sorted(f for f in self.feeds[:len(values)] if f in named)
         if twice:
             raise InvalidArgumentError(f"feeds {twice} given both by position and by name")
@@ -55,7 +55,6 @@ def compile(net: Net, fetches: Any, feeds: Sequence = (), **options) -> Program:
 def _config(options: dict) -> SessionConfig:
     unknown = sorted(set(options) - set(SessionConfig.__dataclass_fields__))
     if unknown:
-        from netjit.errors import InvalidArgumentError
         raise InvalidArgumentError(f"nj.compile: unknown options {unknown}; the options are SessionConfig's: "
                                    f"{sorted(SessionConfig.__dataclass_fields__)}")
     return SessionConfig(**options)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from netjit.errors import InvalidArgumentError
+
 
 def flatten_fetches(fetches: Any) -> tuple[list[str], Callable[[list], Any]]:
     """The blob names in ``fetches`` and a function rebuilding the structure from values."""
@@ -24,7 +26,6 @@ def flatten_fetches(fetches: Any) -> tuple[list[str], Callable[[list], Any]]:
                 return lambda vals: kind(*(p(vals) for p in parts))
             kind = type(f)
             return lambda vals: kind(p(vals) for p in parts)
-        from netjit.errors import InvalidArgumentError
         raise InvalidArgumentError(f"cannot fetch {f!r}: expected a blob name, BlobReference, "
                                    "or a list/tuple/dict of them")
 

@@ -20,6 +20,8 @@ import networkx as nx
 from netjit.errors import InvalidArgumentError
 
 from ..ops import InferError, Op, TensorType
+from .printer import format_graph
+from .verify import verify
 
 Value = tuple[int, int]
 
@@ -289,7 +291,6 @@ class Graph:
     # -- views ------------------------------------------------------------
     def verify(self) -> None:
         """Check the IR invariants; raises InvalidArgumentError naming the node."""
-        from .verify import verify
         verify(self)
 
     def canonical(self) -> tuple:
@@ -308,7 +309,6 @@ class Graph:
     __hash__ = None
 
     def __str__(self) -> str:
-        from .printer import format_graph
         return format_graph(self)
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from netjit.errors import InvalidArgumentError
 
-from .types import TensorType, as_dtype
+from .types import TensorType, as_dtype, dtype_name
 
 
 class OpKind(enum.Enum):
@@ -218,7 +218,6 @@ def format_attr(value) -> str:
         body = _format_elements(arr) if arr.size <= INLINE_CONST_SIZE else f"#{value.digest[:12]}"
         return f"{TensorType.of(arr)}{body}"
     if isinstance(value, np.dtype):
-        from .types import dtype_name
         return dtype_name(value)
     if isinstance(value, TensorType):
         return str(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 
 from netjit.compiler.bisect import bisect
+from netjit.compiler.ir.serialize import load_graph
 from netjit.errors import InvalidArgumentError, NotFoundError
 
 from .args import add_signature_args, command, config_of
@@ -15,7 +16,6 @@ from .stages import STAGES, compile_stages
 def side_text(spec: str, args) -> str:
     """The IR text one side of a diff stands for: a dump, an IR .json, or a net at --stage."""
     if is_ir_json(spec):
-        from netjit.compiler.ir.serialize import load_graph
         return str(load_graph(spec)) + "\n"
     if is_net_spec(spec):
         net = load_net(spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from netjit.compiler.ir.serialize import load_graph
 from netjit.errors import InvalidArgumentError
 
 from .args import add_signature_args, command, config_of
@@ -16,7 +17,6 @@ from .stages import STAGES, compile_stages, graph_after_pass, passes_api
 def graph_for(args):
     """The graph ``inspect`` shows, per --stage / --after / --partition (an IR .json file: itself)."""
     if is_ir_json(args.net):
-        from netjit.compiler.ir.serialize import load_graph
         return load_graph(args.net)
     net = load_net(args.net)
     sig = signature(net, args.feed, args.fetch)

@@ -75,7 +75,7 @@ class Out:
     def table(self, columns: Sequence[str], rows: Iterable[Sequence], title: Optional[str] = None,
               justify: str = "") -> None:
         """A table (``justify``: one of l/r/c per column); boxed on a terminal, ASCII in a pipe."""
-        from rich import box
+        from rich import box      # deferred: only tables need it (rich's import costs ~20 ms)
         t = Table(title=title, box=box.SIMPLE_HEAD if self.is_terminal else box.ASCII2,
                   show_edge=self.is_terminal, title_justify="left", pad_edge=False)
         for i, c in enumerate(columns):
@@ -96,6 +96,7 @@ class DelayedProgress:
         self._bar = None
         self._timer = None
         if console is not None:
+            # deferred: only a terminal's progress bar needs it
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[step]}"),
                                  TimeElapsedColumn(), console=console, transient=True)

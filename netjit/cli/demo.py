@@ -5,13 +5,16 @@ import time
 
 import numpy as np
 
+import netjit as nj
+
 from .args import command
 from .console import Out
+from .inputs import signature
+from .stages import compile_stages
 
 
 def build_demo_net():
     """An MLP followed by an elementwise chain: the README's main example."""
-    import netjit as nj
     rng = np.random.default_rng(0)
     net = nj.Net("demo")
     x = net.Placeholder("x", np.float32, (None, 784))
@@ -63,9 +66,6 @@ def per_call_seconds(fn, x, min_time: float = 1.0) -> float:
 
 def run_demo(out=None, backend: str = "", save: str = "") -> dict:
     """Build, show, compile and run the demo net; returns the timings."""
-    import netjit as nj
-    from .inputs import signature
-    from .stages import compile_stages
     out = out if isinstance(out, Out) else Out()
     backend = backend or nj.SessionConfig().backend
     net = build_demo_net()

@@ -28,6 +28,7 @@ NET is a saved net (file.json, see Net.save) or path/to/module.py:function retur
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # deferred: the subcommands import the compiler, which --version and --help do without
     from . import cmd_compile, cmd_diff, cmd_inspect, cmd_run, demo
     parser = argparse.ArgumentParser(prog="netjit", description="netjit graph compiler tools",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -9,6 +9,8 @@ import shutil
 import subprocess
 
 from netjit.compiler.ir import Graph, format_node, value_labels
+from netjit.compiler.ir.dot import to_dot as graph_to_dot
+from netjit.compiler.ir.serialize import graph_to_json
 from netjit.errors import FailedPreconditionError, UnimplementedError
 
 FORMATS = ("text", "json", "dot", "svg", "html")
@@ -18,16 +20,11 @@ DOT_MISSING = ("Graphviz's `dot` program is not on PATH, so the graph cannot be 
 
 
 def to_json(graph: Graph) -> str:
-    from netjit.compiler.ir.serialize import graph_to_json
     return graph_to_json(graph)
 
 
 def to_dot(graph: Graph) -> str:
-    try:
-        from netjit.compiler.ir.dot import to_dot as dot
-    except ImportError:
-        raise UnimplementedError("DOT output needs compiler/ir/dot.py, which has not landed yet") from None
-    return dot(graph)
+    return graph_to_dot(graph)
 
 
 def dot_binary() -> str:

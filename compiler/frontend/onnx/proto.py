@@ -171,7 +171,9 @@ def attribute_values(node, where: str, base_dir: Optional[str] = None,
             raise UnimplementedError(f"{where}: attribute {a.name!r} refers to a function attribute")
         if a.type == onnx.AttributeProto.TENSOR:
             out[a.name] = tensor_value(a.t, f"{where} attribute {a.name!r}", base_dir, budget)
-        elif a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS,
+        elif a.type == onnx.AttributeProto.GRAPH:
+            out[a.name] = a.g          # the GraphProto: control-flow converters import it
+        elif a.type in (onnx.AttributeProto.GRAPHS,
                         onnx.AttributeProto.SPARSE_TENSOR, onnx.AttributeProto.SPARSE_TENSORS,
                         onnx.AttributeProto.TYPE_PROTO, onnx.AttributeProto.TYPE_PROTOS,
                         onnx.AttributeProto.TENSORS):

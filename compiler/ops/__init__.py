@@ -34,6 +34,7 @@ from . import attention, attention_linear, attention_cache  # noqa: F401,E402
 from . import modern_nn, modern_tensor, modern_image  # noqa: F401,E402
 from . import losses, quantize  # noqa: F401,E402
 from . import signal, signal_windows, vision, vision_boxes  # noqa: F401,E402
+from . import ml, training  # noqa: F401,E402
 
 
 def get_op(name: str) -> type[Op]:

@@ -10,10 +10,13 @@ String tensors and graph attributes are refused with ``ctx.unsupported``.
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
+from ...ops import attention as A
 from ...ops import ml as ML_OPS
 from ...ops import training as T
 from .converters import NodeContext, onnx_op
+from .proto import onnx_dtype
 
 TRAINING = "ai.onnx.preview.training"
 ML = "ai.onnx.ml"
@@ -180,3 +183,27 @@ def tree_ensemble(ctx: NodeContext) -> None:
         leaf_weights=tuple(float(v) for v in np.asarray(ctx.attr("leaf_weights")).ravel()),
         tree_roots=ints("tree_roots"), n_targets=int(ctx.attr("n_targets")), average=_AGGREGATE[agg])
     ctx.emit(op, [ctx.input(0)])
+
+
+# -- ai.onnx.preview ------------------------------------------------------------------------
+@onnx_op("FlexAttention", domain=PREVIEW, since=1)
+def flex_attention(ctx: NodeContext) -> None:
+    """Without score_mod/prob_mod it is Attention on rank-4 Q, K, V: softmax((Q Kᵀ) scale) V, the
+    softmax in ``softmax_precision`` (float32, or double for double inputs)."""
+    graphs = [a.name for a in ctx.node.attribute if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)]
+    if graphs:
+        raise ctx.unsupported(f"graph attributes ({', '.join(graphs)}): netjit imports no subgraphs")
+    t = ctx.type(0)
+    if t is None or t.shape is None or len(t.shape) != 4 or t.dtype.kind != "f":
+        raise ctx.unsupported(f"Q must be a rank-4 float tensor, got {t}")
+    precision = ctx.attr("softmax_precision", None)
+    if precision is None:
+        softmax_dtype = np.dtype(np.float64) if t.dtype == np.float64 else np.dtype(np.float32)
+    else:
+        softmax_dtype = onnx_dtype(int(precision), f"node {ctx.name!r} softmax_precision")
+        if softmax_dtype.kind != "f":
+            raise ctx.unsupported(f"softmax_precision {softmax_dtype} (float types only)")
+    scale = ctx.attr("scale", None)
+    op = A.Attention(scale=None if scale is None else float(scale), softmax_dtype=softmax_dtype)
+    ctx.emit(op, [ctx.input(0), ctx.input(1), ctx.input(2)],
+             [ctx.output(0)] + [ctx.fresh(f"unused{i}") for i in range(1, 4)])

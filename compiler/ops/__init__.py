@@ -35,6 +35,7 @@ from . import modern_nn, modern_tensor, modern_image  # noqa: F401,E402
 from . import losses, quantize  # noqa: F401,E402
 from . import signal, signal_windows, vision, vision_boxes  # noqa: F401,E402
 from . import control_flow  # noqa: F401,E402  (registers If, Loop, Scan)
+from . import ml, training  # noqa: F401,E402
 
 
 def get_op(name: str) -> type[Op]:

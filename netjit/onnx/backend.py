@@ -20,8 +20,7 @@ from onnx import helper
 from onnx.backend.base import Backend, BackendRep
 
 from netjit.compiler.frontend.onnx import load
-from netjit.compiler.frontend.onnx.converters import converter_for
-from netjit.compiler.frontend.onnx.importer import DEFAULT_DOMAINS, MIN_OPSET, input_types
+from netjit.compiler.frontend.onnx.importer import MIN_OPSET, input_types, model_opsets, node_converter
 from netjit.errors import InvalidArgumentError, NetjitError
 from netjit.runtime.compiled_program import compile as compile_program
 
@@ -92,12 +91,10 @@ class NetjitBackend(Backend):
         """True when netjit has a converter for every node at the model's opset (no import is tried)."""
         if not cls.supports_device(device):
             return False
-        opsets = {imp.domain: imp.version for imp in model.opset_import if imp.domain in DEFAULT_DOMAINS}
-        opset = max(opsets.values(), default=0)
-        if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
+        opsets = model_opsets(model)
+        if "" in opsets and not MIN_OPSET <= opsets[""] <= onnx.defs.onnx_opset_version():
             return False
-        return all(n.domain in DEFAULT_DOMAINS and converter_for(n.op_type, opset) is not None
-                   for n in model.graph.node)
+        return all(node_converter(n, opsets) is not None for n in model.graph.node)
 
 
 def one_node_model(node: onnx.NodeProto, inputs: dict, opset: int,

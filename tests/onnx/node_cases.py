@@ -28,16 +28,19 @@ def node_cases() -> list:
 
 
 def supported(case) -> bool:
-    """True when netjit has a converter for every node of the case's model."""
-    from netjit.compiler.frontend.onnx.converters import converter_for
-    from netjit.compiler.frontend.onnx.importer import default_opset
+    """True when netjit has a converter for every node of the case's model, in any domain.
+
+    A model importing the default domain must import one of its opsets netjit reads.
+    """
+    from netjit.compiler.frontend.onnx.importer import default_opset, model_opsets, node_converter
     from netjit.errors import NetjitError
-    try:
-        opset = default_opset(case.model)
-    except NetjitError:
-        return False
-    return all(converter_for(n.op_type, opset) is not None and n.domain in ("", "ai.onnx")
-               for n in case.model.graph.node)
+    opsets = model_opsets(case.model)
+    if "" in opsets:
+        try:
+            default_opset(case.model)
+        except NetjitError:
+            return False
+    return all(node_converter(n, opsets) is not None for n in case.model.graph.node)
 
 
 def run_case(case, **options) -> None:

@@ -11,6 +11,7 @@ from . import convert_modern  # noqa: F401  (registers converters)
 from . import convert_lossq  # noqa: F401  (registers converters)
 from . import convert_signal  # noqa: F401  (registers converters)
 from . import convert_control_flow  # noqa: F401  (registers If, Loop, Scan)
+from . import convert_domains  # noqa: F401  (registers the converters of other domains)
 from . import export_core  # noqa: F401  (registers export rows)
 from .converters import CONVERTERS, NodeContext, onnx_op
 from .export import EXPORTERS, ExportContext, export_net, exports

@@ -5,6 +5,7 @@
     Pow(i32 x, f32 y) -> Cast(Pow(x, y), to=i32)      (ONNX: the result has x's dtype)
     Clip(x, lo, hi) -> Min(Max(x, lo), hi)            Mean(a, b) -> Div(Sum(a, b), 2)
     Reciprocal(x) -> Div(1, x)          Dropout(x) -> Copy(x) (+ an all-true mask)
+    Dropout(x, ratio, training_mode not constant) -> DropoutTraining (checked at run time)
 
 The ops whose ONNX meaning is NumPy's (Add, Relu, Exp, ...) are in
 ``convert_basic``. An attribute a converter does not know is refused, except
@@ -24,6 +25,7 @@ from ...ops import activations as A
 from ...ops import activations_smooth as AS
 from ...ops import bitwise as B
 from ...ops import scalar_math as M
+from ...ops import training as T
 from .converters import NodeContext, onnx_op
 from .proto import onnx_dtype
 
@@ -212,21 +214,33 @@ def dropout(ctx: NodeContext) -> None:
     """Inference: y = x and the mask all true (x's dtype before opset 10, bool after).
 
     Training (``is_test=0`` before opset 7, ``training_mode`` true from opset 12)
-    draws random masks: refused, except with a constant ratio of 0, where it is
-    the identity too.
+    draws random masks: refused, except with a ratio of 0, where it is the
+    identity too. A training_mode or ratio known only at run time goes to
+    ``DropoutTraining``, which checks them when it runs (and raises for
+    training with a ratio above 0).
     """
     if ctx.opset < 7 and not ctx.attr("is_test", 0):
         raise ctx.unsupported("training mode (is_test=0): random masks")
     if ctx.num_inputs() > 2:
         training = ctx.const(2)
-        if training is None:
-            raise ctx.unsupported("training_mode is not a constant")
         ratio = ctx.const(1) if ctx.input(1) else np.float32(0.5)
-        if bool(training) and (ratio is None or float(ratio) != 0.0):
+        if training is not None and bool(training) and ratio is not None and float(ratio) != 0.0:
             raise ctx.unsupported("training_mode=true with a nonzero ratio: random masks")
+        if training is None or (bool(training) and ratio is None):
+            _dropout_at_run_time(ctx)
+            return
     ctx.emit(O.Copy(), [ctx.input(0)], [ctx.output(0)])
     if ctx.output(1):
         _all_true(ctx, ctx.input(0), ctx.output(1), bool if ctx.opset >= 10 else dtype_of(ctx, 0))
+
+
+def _dropout_at_run_time(ctx: NodeContext) -> None:
+    """DropoutTraining(x, ratio, training_mode): ratio 0.5 (the default) when omitted."""
+    ratio = ctx.input(1)
+    if ratio is None:
+        ratio = ctx.set_const(ctx.fresh("ratio"), np.asarray(0.5, dtype_of(ctx, 0)))
+    outs = [ctx.output(0), ctx.output(1) or ctx.fresh("mask")]
+    ctx.emit(T.DropoutTraining(), [ctx.input(0), ratio, ctx.input(2)], outs)
 
 
 def _all_true(ctx: NodeContext, x: str, out: str, dtype) -> None:

@@ -1,6 +1,7 @@
 """ONNX converters of the normalizations and of Softmax, LogSoftmax and Hardmax.
 
     BatchNormalization (inference)     -> BatchNormalization(epsilon)
+    BatchNormalization training_mode=1 -> BatchNormalizationTraining(epsilon, momentum) (opset 14+)
     Instance/Layer/GroupNormalization  -> the op of that name (GroupNormalization-18's
                                           per-group scale/B repeated per channel)
     LRN                                -> LRN
@@ -16,6 +17,7 @@ import numpy as np
 from ... import ops as O
 from ...ops import normalization as N
 from ...ops import softmax as S
+from ...ops import training as T
 from .converters import NodeContext, onnx_op
 
 _STASH = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
@@ -39,9 +41,15 @@ def _outputs(ctx: NodeContext, n: int) -> list[str]:
 
 @onnx_op("BatchNormalization")
 def batch_normalization(ctx: NodeContext) -> None:
-    """Inference only: the statistics are inputs; training-time outputs are unsupported."""
+    """Inference: the statistics are inputs. training_mode=1 (opset 14+): batch statistics, and the
+    running mean and var as outputs 1 and 2; the older training outputs are unsupported."""
     if int(ctx.attr("training_mode", 0)):
-        raise ctx.unsupported("training_mode=1 (batch statistics and running-mean updates) is not supported")
+        if ctx.opset < 14:
+            raise ctx.unsupported("training_mode before opset 14")
+        op = T.BatchNormalizationTraining(epsilon=float(ctx.attr("epsilon", 1e-5)),
+                                          momentum=float(ctx.attr("momentum", 0.9)))
+        ctx.emit(op, ctx.inputs(), _outputs(ctx, 3))
+        return
     if ctx.opset < 9 and int(ctx.attr("spatial", 1)) == 0:
         raise ctx.unsupported("spatial=0 (per-activation statistics) is not supported")
     if any(ctx.output(i) for i in range(1, len(ctx.node.output))):

@@ -10,6 +10,9 @@ output as a known constant with ``ctx.set_const``). It is registered with
     @onnx_op("Softmax", since=13)          # opsets 13 and later
     def softmax_13(ctx): ...
 
+    @onnx_op("Adam", domain="ai.onnx.preview.training", since=1)   # another domain
+    def adam(ctx): ...
+
 The importer picks, for a node, the row with the greatest ``since`` that is
 at most the model's opset of the node's domain. Converters live in modules by
 op family (``convert_*.py``); importing ``netjit.compiler.frontend.onnx``
@@ -31,28 +34,39 @@ from ..net import Net
 
 Converter = Callable[["NodeContext"], None]
 
-#: ONNX op type -> [(since opset, converter)], sorted by ``since``.
+#: The default ONNX domain: "" and its alias "ai.onnx".
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+#: ONNX op type -> [(since opset, converter)], sorted by ``since``: the default domain's rows.
 CONVERTERS: dict[str, list[tuple[int, Converter]]] = {}
+#: Domain ("" for the default one) -> op type -> rows as in ``CONVERTERS`` (which is ``[""]``).
+DOMAIN_CONVERTERS: dict[str, dict[str, list[tuple[int, Converter]]]] = {"": CONVERTERS}
 
 _MISSING = object()
 
 
-def onnx_op(op_type: str, since: int = 1) -> Callable[[Converter], Converter]:
-    """Register ``fn`` as the converter of ``op_type`` from opset ``since`` on."""
+def domain_key(domain: str) -> str:
+    """The registry's name of ``domain``: "" for the default domain (also spelled "ai.onnx")."""
+    return "" if domain in DEFAULT_DOMAINS else domain
+
+
+def onnx_op(op_type: str, since: int = 1, domain: str = "") -> Callable[[Converter], Converter]:
+    """Register ``fn`` as the converter of ``op_type`` of ``domain`` from that domain's opset ``since`` on."""
     def register(fn: Converter) -> Converter:
-        rows = CONVERTERS.setdefault(op_type, [])
+        rows = DOMAIN_CONVERTERS.setdefault(domain_key(domain), {}).setdefault(op_type, [])
         if any(s == since for s, _ in rows):
-            raise ValueError(f"ONNX op {op_type!r} has two converters since opset {since}")
+            where = f"{domain}." if domain_key(domain) else ""
+            raise ValueError(f"ONNX op {where}{op_type!r} has two converters since opset {since}")
         rows.append((since, fn))
         rows.sort(key=lambda r: r[0])
         return fn
     return register
 
 
-def converter_for(op_type: str, opset: int) -> Optional[Converter]:
-    """The converter of ``op_type`` for a model of ``opset``, or None."""
+def converter_for(op_type: str, opset: int, domain: str = "") -> Optional[Converter]:
+    """The converter of ``op_type`` of ``domain`` for a model importing ``opset`` of that domain, or None."""
     best = None
-    for since, fn in CONVERTERS.get(op_type, ()):
+    for since, fn in DOMAIN_CONVERTERS.get(domain_key(domain), {}).get(op_type, ()):
         if since <= opset:
             best = fn
     return best

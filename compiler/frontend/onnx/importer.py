@@ -17,8 +17,11 @@ ops' reference implementations (``NodeContext.emit``), so shape arithmetic
 static shapes. Anything unsupported raises UnimplementedError at load time,
 naming the node, its op type and what is unsupported.
 
-Opsets ``MIN_OPSET`` (7) to ``onnx.defs.onnx_opset_version()`` are read; a
-converter row says from which opset its meaning holds. Declared element
+Opsets ``MIN_OPSET`` (7) to ``onnx.defs.onnx_opset_version()`` of the default
+domain are read; a converter row says from which opset its meaning holds.
+Other domains (``ai.onnx.ml``, ``ai.onnx.preview.training``, ...) are read
+where converters are registered for them, each at the version the model's
+``opset_import`` gives for it. Declared element
 types (graph outputs, value infos) are checked against what the converters
 produced, so a converter that gets a dtype wrong fails at load, by name.
 """
@@ -33,11 +36,9 @@ from netjit.errors import InvalidArgumentError, UnimplementedError
 
 from ...ops import TensorType
 from ..net import Net
-from .converters import NodeContext, converter_for
+from .converters import DEFAULT_DOMAINS, DOMAIN_CONVERTERS, NodeContext, converter_for, domain_key
 from .proto import Budget, attribute_values, tensor_value, value_type
 
-#: ONNX domains netjit reads ("" and "ai.onnx" are the default domain).
-DEFAULT_DOMAINS = ("", "ai.onnx")
 #: The oldest opset of the default domain netjit reads.
 MIN_OPSET = 7
 
@@ -48,7 +49,9 @@ def import_model(model, name: Optional[str] = None, base_dir: Optional[str] = No
     ``base_dir`` is the model's folder, where external data may be read; None
     for a model given in memory.
     """
-    opset = default_opset(model)
+    opsets = model_opsets(model)
+    # the default domain's opset is checked (and required) unless no node is of that domain
+    opset = default_opset(model) if "" in opsets or any(domain_key(n.domain) == "" for n in model.graph.node) else 0
     graph, budget = model.graph, Budget()
     net = Net(name or graph.name or "onnx_model")
     consts: dict[str, np.ndarray] = {}
@@ -58,7 +61,7 @@ def import_model(model, name: Optional[str] = None, base_dir: Optional[str] = No
     for name_, t in input_types(model).items():
         net.Placeholder(name_, t.dtype, t.shape)
     for node in graph.node:
-        _convert(net, node, opset, consts, base_dir, budget)
+        _convert(net, node, opsets, consts, base_dir, budget)
     outputs = [o.name for o in graph.output]
     for blob in outputs:
         if not net.has_blob(blob):
@@ -80,6 +83,19 @@ def default_opset(model) -> int:
     raise InvalidArgumentError("the ONNX model imports no opset of the default domain")
 
 
+def model_opsets(model) -> dict[str, int]:
+    """The model's ``opset_import`` as domain -> version ("" for the default domain)."""
+    return {domain_key(imp.domain): int(imp.version) for imp in model.opset_import}
+
+
+def node_converter(node, opsets: dict[str, int]):
+    """The converter of ``node`` at the opset the model imports of its domain, or None."""
+    domain = domain_key(node.domain)
+    if domain not in opsets:
+        return None
+    return converter_for(node.op_type, opsets[domain], domain)
+
+
 def _check_declared_types(net: Net, infos) -> None:
     """A value whose declared element type differs from what was built is a converter bug."""
     for vi in infos:
@@ -92,13 +108,19 @@ def _check_declared_types(net: Net, infos) -> None:
                                      f"built {built}")
 
 
-def _convert(net: Net, node, opset: int, consts: dict, base_dir: Optional[str], budget: Budget) -> None:
+def _convert(net: Net, node, opsets: dict[str, int], consts: dict, base_dir: Optional[str],
+             budget: Budget) -> None:
     where = f"ONNX node {node.name or (node.output[0] if node.output else node.op_type)!r} ({node.op_type})"
-    if node.domain not in DEFAULT_DOMAINS:
+    domain = domain_key(node.domain)
+    if domain not in DOMAIN_CONVERTERS:
         raise UnimplementedError(f"{where}: domain {node.domain!r} is not supported")
-    fn = converter_for(node.op_type, opset)
+    if domain not in opsets:
+        raise InvalidArgumentError(f"{where}: the model imports no opset of domain {node.domain!r}")
+    opset = opsets[domain]
+    fn = converter_for(node.op_type, opset, domain)
     if fn is None:
-        raise UnimplementedError(f"{where}: op type {node.op_type!r} is not supported at opset {opset}")
+        in_domain = f" of domain {node.domain!r}" if domain else ""
+        raise UnimplementedError(f"{where}: op type {node.op_type!r}{in_domain} is not supported at opset {opset}")
     ctx = NodeContext(net, node, opset, consts, attribute_values(node, where, base_dir, budget))
     for i, blob in enumerate(ctx.inputs()):
         if blob is not None and not net.has_blob(blob):

@@ -1,10 +1,6 @@
 """Excluded node cases (nn): case name -> reason."""
-_TRAINING = ("BatchNormalization training_mode=1 (batch statistics, running-mean outputs) is refused with "
-             "UnimplementedError at load: netjit imports inference graphs")
 _BF16 = "bfloat16 tensors are refused at load (UnimplementedError): netjit has no bfloat16 dtype"
 EXCLUDED: dict[str, str] = {
-    "test_batchnorm_example_training_mode": _TRAINING,
-    "test_batchnorm_epsilon_training_mode": _TRAINING,
     "test_einsum_batch_matmul_bfloat16": _BF16,
     "test_einsum_sum_bfloat16": _BF16,
     "test_attention_3d_causal_bf16_expanded": _BF16,

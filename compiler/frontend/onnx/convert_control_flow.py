@@ -24,6 +24,7 @@ from ... import ops as O
 from ...ops.control_flow import Body
 from ..net import Net
 from .converters import NodeContext, onnx_op
+from .importer import convert_node
 from .proto import Budget, onnx_dtype, tensor_value
 
 _NON_TENSOR_OPS = ("Sequence", "Optional", "SplitToSequence", "ConcatFromSequence", "ReverseSequence_",
@@ -87,7 +88,6 @@ def _input_type(ctx: NodeContext, vi, fallback: Optional[O.TensorType]) -> O.Ten
 def import_body(ctx: NodeContext, graph, fallbacks, outer: list[str]) -> Body:
     """``graph`` as a Body over (formal inputs, then the ``outer`` names)."""
     _check_tensor_only(ctx, graph)
-    from .importer import _convert     # the importer imports the converters: import at call time
     sub = Net(f"{ctx.name}/{graph.name or 'body'}")
     consts: dict[str, np.ndarray] = {}
     env: dict[str, int] = {}
@@ -118,7 +118,7 @@ def import_body(ctx: NodeContext, graph, fallbacks, outer: list[str]) -> Body:
         NodeContext(sub, None, ctx.opset, consts, {}).set_const(
             t.name, tensor_value(t, f"{ctx.name} body initializer {t.name!r}", None, budget))
     for node in graph.node:
-        _convert(sub, node, ctx.opset, consts, None, budget)
+        convert_node(sub, node, {"": ctx.opset}, consts, None, budget)
     nodes, count = [], len(types)
     for d in sub.ops:
         if d.type == "Placeholder":
@@ -182,12 +182,11 @@ def _fold_branch(ctx: NodeContext, graph) -> bool:
     defined = [t.name for t in graph.initializer] + [o for n in graph.node for o in n.output if o]
     if any(ctx.net.has_blob(n) for n in defined) or any(o in defined for o in ctx.node.output):
         return False
-    from .importer import _convert
     budget = Budget()
     for t in graph.initializer:
         ctx.set_const(t.name, tensor_value(t, f"{ctx.name} branch initializer {t.name!r}", None, budget))
     for node in graph.node:
-        _convert(ctx.net, node, ctx.opset, ctx.consts, None, budget)
+        convert_node(ctx.net, node, {"": ctx.opset}, ctx.consts, None, budget)
     if len(graph.output) != len(ctx.node.output):
         raise ctx.unsupported("its branch does not return one value per output")
     for vi, out in zip(graph.output, ctx.node.output):

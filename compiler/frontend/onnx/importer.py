@@ -61,7 +61,7 @@ def import_model(model, name: Optional[str] = None, base_dir: Optional[str] = No
     for name_, t in input_types(model).items():
         net.Placeholder(name_, t.dtype, t.shape)
     for node in graph.node:
-        _convert(net, node, opsets, consts, base_dir, budget)
+        convert_node(net, node, opsets, consts, base_dir, budget)
     outputs = [o.name for o in graph.output]
     for blob in outputs:
         if not net.has_blob(blob):
@@ -108,7 +108,7 @@ def _check_declared_types(net: Net, infos) -> None:
                                      f"built {built}")
 
 
-def _convert(net: Net, node, opsets: dict[str, int], consts: dict, base_dir: Optional[str],
+def convert_node(net: Net, node, opsets: dict[str, int], consts: dict, base_dir: Optional[str],
              budget: Budget) -> None:
     where = f"ONNX node {node.name or (node.output[0] if node.output else node.op_type)!r} ({node.op_type})"
     domain = domain_key(node.domain)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pytest
 
 import netjit as nj
 from netjit.compiler.frontend.lowering import lower_net
@@ -108,3 +109,19 @@ def test_by_feeds_keeps_what_the_first_feed_computes_apart_from_the_second():
     assert sorted(map(sorted, reads)) == [[], ["x"], ["y"]]
     last = apart.segments[reads.index(set())]       # z = ex + tanh(y) waits for both
     assert len(last.after) == 2
+
+
+def test_a_recv_that_no_send_feeds_is_refused_at_compile():
+    """It could only wait forever; it was a KeyError deep in the splitter."""
+    from netjit.errors import InvalidArgumentError
+    net = nj.Net("orphan")
+    x = net.Placeholder("x", np.float32, (3,))
+    with nj.device("cpu:1"):
+        r = net.Recv([], "r", key="k", type=TensorType(np.float32, (3,)))
+    with nj.device("cpu:0"):
+        y = net.Add([x, r], "y")
+    for backend in ("reference", "numba"):
+        config = nj.SessionConfig(device_count={"cpu": 2}, backend=backend, tiered=False)
+        with nj.Session(net, config) as sess:
+            with pytest.raises(InvalidArgumentError, match="Recv 'r' on cpu:1 waits for rendezvous key 'k'"):
+                sess.run(y, {"x": np.ones(3, np.float32)})

@@ -37,10 +37,12 @@ def test_softmax_before_opset_13_with_unknown_inner_dims_is_unsupported():
         run_node("Softmax", {"x": X}, opset=11, axis=1, shapes={"x": (2, None, 4)})
 
 
-def test_batchnorm_training_mode_is_unsupported():
-    c = np.ones(3, np.float32)
-    with pytest.raises(UnimplementedError, match="training_mode=1"):
-        run_node("BatchNormalization", {"x": X, "s": c, "b": c, "m": c, "v": c}, training_mode=1)
+def test_batchnorm_training_mode_normalizes_with_the_batch_statistics():
+    c = np.ones(X.shape[1], np.float32)
+    (y,) = run_node("BatchNormalization", {"x": X, "s": c, "b": c * 0, "m": c, "v": c}, training_mode=1)
+    axes = (0,) + tuple(range(2, X.ndim))
+    want = (X - X.mean(axes, keepdims=True)) / np.sqrt(X.var(axes, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
 
 
 def test_group_normalization_normalizes_each_group_over_its_channels():

@@ -26,16 +26,7 @@ from .python_op import Python  # noqa: F401
 from .counters import CreateCounter, CountUp, RetrieveCount, ResetCounter  # noqa: F401
 from . import packed  # noqa: F401,E402  (registers PackedMatMul)
 from .packed import PackedMatMul  # noqa: F401,E402
-# ONNX op families (each module registers its ops; import names from the module)
-from . import scalar_math, bitwise, activations, activations_smooth  # noqa: F401,E402
-from . import conv, pooling, normalization, softmax, einsum, recurrent  # noqa: F401,E402
-from . import indexing, tensor, tensor_layout, generators, reduction_more, from_inputs, ordering, resize  # noqa: F401,E402
-from . import attention, attention_linear, attention_cache  # noqa: F401,E402
-from . import modern_nn, modern_tensor, modern_image  # noqa: F401,E402
-from . import losses, quantize  # noqa: F401,E402
-from . import signal, signal_windows, vision, vision_boxes  # noqa: F401,E402
-from . import control_flow  # noqa: F401,E402  (registers If, Loop, Scan)
-from . import ml, training  # noqa: F401,E402
+# The ONNX op families (``base.LAZY_FAMILIES``) register on first need: see ``base._Registry``.
 
 
 def get_op(name: str) -> type[Op]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.special
 
 from netjit.errors import InvalidArgumentError
 
 from .activations import Activation, activation_samples
 from .base import register_op
+from .scalar_math import erf
 
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
@@ -73,7 +73,7 @@ class Gelu(Activation):
         if self.approximate == "tanh":
             inner = c(math.sqrt(2 / math.pi)) * (x + c(0.044715) * x * x * x)
             return c(0.5) * x * (c(1) + np.tanh(inner))
-        return c(0.5) * x * (c(1) + scipy.special.erf(x * c(1 / math.sqrt(2))).astype(x.dtype, copy=False))
+        return c(0.5) * x * (c(1) + erf(x * c(1 / math.sqrt(2))).astype(x.dtype, copy=False))
 
     @classmethod
     def samples(cls):

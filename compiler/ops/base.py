@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional, Sequence
@@ -48,8 +49,69 @@ class Sample:
     expect: Callable[..., Any]
 
 
-#: name -> op class. Filled by ``register_op``; read-only for everyone else.
-OP_REGISTRY: dict[str, type["Op"]] = {}
+class _Registry(dict):
+    """name -> op class, filled by ``register_op``; read-only for everyone else.
+
+    The first op set registers when ``compiler.ops`` is imported; the ONNX op
+    families (``LAZY_FAMILIES``, about a hundred classes, which would double
+    ``import netjit``) register the first time anyone asks for a name the
+    registry lacks or looks at all of it.
+    """
+
+    def load_families(self) -> None:
+        """Import every lazily registered op family (once)."""
+        if _FAMILIES["state"] != "pending":
+            return
+        _FAMILIES["state"] = "loading"
+        for module in LAZY_FAMILIES:
+            # deferred by design: these modules are what the lazy registry defers
+            importlib.import_module(f"{__package__}.{module}")
+        _FAMILIES["state"] = "loaded"
+
+    def __missing__(self, name: str):
+        if _FAMILIES["state"] != "pending":
+            raise KeyError(name)
+        self.load_families()
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name) -> bool:
+        if not dict.__contains__(self, name) and _FAMILIES["state"] == "pending":
+            self.load_families()
+        return dict.__contains__(self, name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        self.load_families()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self.load_families()
+        return dict.__len__(self)
+
+    def keys(self):
+        self.load_families()
+        return dict.keys(self)
+
+    def values(self):
+        self.load_families()
+        return dict.values(self)
+
+    def items(self):
+        self.load_families()
+        return dict.items(self)
+
+
+#: The ONNX op families, registered on first need (modules of ``compiler.ops``).
+LAZY_FAMILIES = ("scalar_math", "bitwise", "activations", "activations_smooth", "conv", "pooling", "normalization",
+                 "softmax", "einsum", "recurrent", "indexing", "tensor", "tensor_layout", "generators",
+                 "reduction_more", "from_inputs", "ordering", "resize", "attention", "attention_linear",
+                 "attention_cache", "modern_nn", "modern_tensor", "modern_image", "losses", "quantize", "signal",
+                 "signal_windows", "vision", "vision_boxes", "control_flow", "ml", "training")
+_FAMILIES = {"state": "pending"}
+
+OP_REGISTRY: dict[str, type["Op"]] = _Registry()
 
 
 def _frozen_setattr(self, name, value):
@@ -78,7 +140,7 @@ def register_op(cls: type["Op"]) -> type["Op"]:
     if any(_declares_fields(c) and "__dataclass_fields__" not in c.__dict__ for c in cls.__mro__):
         cls = dataclass(frozen=True, repr=False)(cls)
     name = cls.__name__
-    if name in OP_REGISTRY:
+    if dict.__contains__(OP_REGISTRY, name):
         raise InvalidArgumentError(f"op {name!r} is registered twice")
     OP_REGISTRY[name] = cls
     return cls

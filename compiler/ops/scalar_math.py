@@ -16,7 +16,6 @@ import math
 from typing import ClassVar
 
 import numpy as np
-import scipy.special
 
 from .base import InferError, Sample, register_op
 from .elementwise import Binary, Unary, UnaryKeep
@@ -58,6 +57,12 @@ def _float_fn(name: str, fn, expect, low: float, high: float, doc: str):
 
 _math_erf = np.vectorize(math.erf, otypes=[np.float64])
 
+
+def erf(x):
+    """The error function, elementwise (SciPy's: vectorised, accurate to the last bit)."""
+    import scipy.special     # deferred: importing it costs ~150 ms, more than all of netjit
+    return scipy.special.erf(x)
+
 Sin = _float_fn("Sin", np.sin, lambda x: np.cos(np.pi / 2 - x), -3, 3, "Sine (radians).")
 Cos = _float_fn("Cos", np.cos, lambda x: np.sin(x + np.pi / 2), -3, 3, "Cosine (radians).")
 Tan = _float_fn("Tan", np.tan, lambda x: np.sin(x) / np.cos(x), -1.2, 1.2, "Tangent (radians).")
@@ -72,7 +77,7 @@ Acosh = _float_fn("Acosh", np.arccosh, lambda x: np.log(x + np.sqrt(x * x - 1)),
                   "Inverse hyperbolic cosine (NaN below 1).")
 Atanh = _float_fn("Atanh", np.arctanh, lambda x: 0.5 * np.log((1 + x) / (1 - x)), -0.9, 0.9,
                   "Inverse hyperbolic tangent.")
-Erf = _float_fn("Erf", scipy.special.erf, _math_erf, -3, 3, "The Gauss error function.")
+Erf = _float_fn("Erf", erf, _math_erf, -3, 3, "The Gauss error function.")
 Ceil = _float_fn("Ceil", np.ceil, lambda x: -np.floor(-x), -5, 5, "Smallest integer not below x, as a float.")
 Floor = _float_fn("Floor", np.floor, lambda x: x - np.mod(x, 1.0), -5, 5, "Largest integer not above x, as a float.")
 

@@ -15,35 +15,18 @@ from netjit.errors import UnimplementedError
 
 from .base import InferError, Op, OpKind, Sample, normalize_axes, register_op
 from .elementwise import _rand
-from .ordering import AxisOp
+from .ordering import Cumulative
 from .types import DTYPES, FLOAT_DTYPES, TensorType, as_dtype
 
 _I64 = DTYPES["i64"]
 
 
 @register_op
-class CumProd(AxisOp):
+class CumProd(Cumulative):
     """Running products along ``axis``; ``exclusive`` leaves out the entry itself, ``reverse`` runs from the end."""
 
-    exclusive: bool = False
-    reverse: bool = False
-
-    def infer(self, *inputs):
-        self.check_arity(len(inputs))
-        (t,) = inputs
-        self.check_numeric(t)
-        if t.shape is not None:
-            self.axis_of(len(t.shape))
-        return (t,)
-
-    def reference(self, x):
-        a = self.axis_of(x.ndim)
-        y = np.flip(x, a) if self.reverse else x
-        if self.exclusive:      # shift by one: a leading 1, the last entry dropped
-            head = np.ones_like(np.take(y, [0], axis=a)) if x.shape[a] else np.take(y, [], axis=a)
-            y = np.concatenate([head, np.take(y, np.arange(max(x.shape[a] - 1, 0)), axis=a)], axis=a)
-        c = np.cumprod(y, axis=a, dtype=x.dtype)
-        return (np.flip(c, a) if self.reverse else c,)
+    accumulate: ClassVar = staticmethod(np.cumprod)
+    start: ClassVar[int] = 1
 
     @classmethod
     def samples(cls):

@@ -141,10 +141,13 @@ class ArgMin(ArgExtreme):
         return _arg_samples(cls, min)
 
 
-@register_op
-class CumSum(AxisOp):
-    """Running sums along ``axis``; ``exclusive`` leaves out the entry itself, ``reverse`` runs from the end."""
+@dataclass(frozen=True, repr=False)
+class Cumulative(AxisOp):
+    """Running ``accumulate`` along ``axis``; ``exclusive`` leaves out the entry itself
+    (the first output is ``start``), ``reverse`` runs from the end."""
 
+    accumulate: ClassVar = None
+    start: ClassVar[int] = 0
     exclusive: bool = False
     reverse: bool = False
 
@@ -159,11 +162,18 @@ class CumSum(AxisOp):
     def reference(self, x):
         a = self.axis_of(x.ndim)
         y = np.flip(x, a) if self.reverse else x
-        c = np.cumsum(y, axis=a, dtype=x.dtype)
-        if self.exclusive:
-            head = np.zeros_like(np.take(c, [0], axis=a)) if x.shape[a] else np.take(c, [], axis=a)
-            c = np.concatenate([head, np.take(c, np.arange(max(x.shape[a] - 1, 0)), axis=a)], axis=a)
+        if self.exclusive:      # shift by one: ``start`` first, the last entry dropped
+            head = np.full_like(np.take(y, [0], axis=a), self.start) if x.shape[a] else np.take(y, [], axis=a)
+            y = np.concatenate([head, np.take(y, np.arange(max(x.shape[a] - 1, 0)), axis=a)], axis=a)
+        c = type(self).accumulate(y, axis=a, dtype=x.dtype)
         return (np.flip(c, a) if self.reverse else c,)
+
+
+@register_op
+class CumSum(Cumulative):
+    """Running sums along ``axis``; ``exclusive`` leaves out the entry itself, ``reverse`` runs from the end."""
+
+    accumulate: ClassVar = staticmethod(np.cumsum)
 
     @classmethod
     def samples(cls):

@@ -127,9 +127,9 @@ class ReduceMin(Reduce):
         return _reduce_samples(cls, _loop_reduce(lambda a: np.sort(a, axis=0)[0]))
 
 
-@register_op
-class Softmax(Op):
-    """exp(x - max(x)) / sum(exp(x - max(x))) along ``axis`` (ONNX 13 semantics)."""
+@dataclass(frozen=True, repr=False)
+class AlongAxis(Op):
+    """A float op normalising along one ``axis`` (Softmax and its siblings)."""
 
     kind: ClassVar[OpKind] = OpKind.NORMALIZATION
     axis: int = -1
@@ -142,6 +142,11 @@ class Softmax(Op):
         if t.shape is not None:
             normalize_axes((self.axis,), len(t.shape))
         return (t,)
+
+
+@register_op
+class Softmax(AlongAxis):
+    """exp(x - max(x)) / sum(exp(x - max(x))) along ``axis`` (ONNX 13 semantics)."""
 
     def reference(self, x):
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))

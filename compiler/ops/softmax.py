@@ -5,33 +5,16 @@ Softmax itself is in reduction.py. The ONNX importer maps opsets before 13
 """
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
-from .base import InferError, Op, OpKind, Sample, normalize_axes, register_op
+from .base import Sample, register_op
 from .elementwise import _rand
-from .types import FLOAT_DTYPES
-
-
-class _AlongAxis(Op):
-    kind: ClassVar[OpKind] = OpKind.NORMALIZATION
-
-    def infer(self, *inputs):
-        self.check_arity(len(inputs))
-        (t,) = inputs
-        if t.dtype not in FLOAT_DTYPES:
-            raise InferError(f"expects a float input, got {t.dtype}")
-        if t.shape is not None:
-            normalize_axes((self.axis,), len(t.shape))
-        return (t,)
+from .reduction import AlongAxis
 
 
 @register_op
-class LogSoftmax(_AlongAxis):
+class LogSoftmax(AlongAxis):
     """x - max(x) - log(sum(exp(x - max(x)))) along ``axis``."""
-
-    axis: int = -1
 
     def reference(self, x):
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
@@ -47,10 +30,8 @@ class LogSoftmax(_AlongAxis):
 
 
 @register_op
-class Hardmax(_AlongAxis):
+class Hardmax(AlongAxis):
     """1 where x is the first maximum along ``axis``, else 0."""
-
-    axis: int = -1
 
     def reference(self, x):
         first = np.expand_dims(np.argmax(x, axis=self.axis), self.axis)
